@@ -1,0 +1,194 @@
+"""Every bound of THEORY §5, evaluated in float64 from the formulas of :mod:`proofs.bounds`.
+
+Each bound is C · Σ_{t=1}^T term_t with term_t lambdified from ``proofs.bounds.BOUND_TERMS``
+(C = 4 "paper", C = 2 "sharp"); the unified bound B* is their minimum. Inputs are the measured
+quantities δ = D_KL^{tok,max}, ε = D_TV^{tok,max}, D_KL^seq, D_TV^seq and D̄_t (per position).
+An infinite δ or D_KL^seq (support mismatch) is evaluated through the caps min(1, ·), which keep
+the KL-driven bounds finite.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import sympy as sp
+
+from numerics.errors import TRMInputError
+from proofs import bounds as formulas
+from proofs.symbols import T as T_sym, dbar, delta, eps, kl_seq, t as t_sym, tv_seq
+
+BOUND_NAMES = formulas.BOUND_NAMES
+CONSTANT_FAMILIES = tuple(formulas.CONSTANTS)
+#: Relative slack allowed when checking that inputs respect the caps that relate them.
+CONSISTENCY_RTOL = 1e-9
+_FINITE_INFINITY = np.finfo(np.float64).max
+
+
+@lru_cache(maxsize=None)
+def _term_function(name: str):
+    return sp.lambdify([T_sym, t_sym, delta, eps, kl_seq, tv_seq, dbar], formulas.BOUND_TERMS[name], modules="numpy")
+
+
+@lru_cache(maxsize=None)
+def _scalar_function(expr_key: str):
+    exprs = {
+        "pinsker_cap": (formulas.pinsker_cap(kl_seq), [kl_seq]),
+        "worst_eps": (formulas.worst_case_eps(delta), [delta]),
+        "worst_kl_seq": (formulas.worst_case_kl_seq(delta, T_sym), [delta, T_sym]),
+    }
+    expr, args = exprs[expr_key]
+    return sp.lambdify(args, expr, modules="numpy")
+
+
+def _finite(x: float) -> float:
+    return _FINITE_INFINITY if math.isinf(x) else x
+
+
+def pinsker_cap(kl: float) -> float:
+    """min(1, sqrt(KL/2)) from proofs.bounds.pinsker_cap; +inf KL gives 1."""
+    return float(_scalar_function("pinsker_cap")(_finite(kl)))
+
+
+def constant(family: str) -> float:
+    if family not in formulas.CONSTANTS:
+        raise TRMInputError(f"constants = {family!r}: choose one of {', '.join(CONSTANT_FAMILIES)}")
+    return float(formulas.CONSTANTS[family])
+
+
+@dataclass(frozen=True)
+class BoundInputs:
+    """The measured quantities every bound is a function of.
+
+    T            sequence length
+    kl_tok_max   δ (may be +inf: support mismatch)
+    tv_tok_max   ε
+    kl_seq       D_KL^seq (may be +inf)
+    tv_seq       D_TV^seq (the exact value, or an upper bound of it: the bounds stay valid)
+    tv_pos_mean  [T] D̄_t
+    notes        where an input is a worst case or an upper bound rather than a measurement
+    """
+
+    T: int
+    kl_tok_max: float
+    tv_tok_max: float
+    kl_seq: float
+    tv_seq: float
+    tv_pos_mean: np.ndarray
+    notes: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def from_exact(cls, quantities) -> "BoundInputs":
+        """From :class:`numerics.result.ExactQuantities`; a missing D_TV^seq takes its Pinsker cap."""
+        notes = ()
+        tv = quantities.tv_seq
+        if tv is None:
+            tv = quantities.tv_seq_upper
+            notes = ("tv_seq: exact value unavailable; its upper bound min(1, sqrt(D_KL^seq/2)) is used",)
+        return cls(quantities.T, quantities.kl_tok_max, quantities.tv_tok_max, quantities.kl_seq, tv,
+                   np.asarray(quantities.tv_pos_mean, dtype=np.float64), notes)
+
+    @classmethod
+    def worst_case(cls, T, kl_tok_max, tv_tok_max=None, kl_seq=None, tv_seq=None) -> "BoundInputs":
+        """User numbers with missing ones set to their worst case given the others:
+        ε = min(1, sqrt(δ/2)), D_KL^seq = Tδ, D_TV^seq = min(1, sqrt(D_KL^seq/2)), D̄_t ≡ ε.
+        Inputs that contradict each other are refused with the relation that fails."""
+        T = _check_horizon(T)
+        d = _check_value("kl-max (δ)", kl_tok_max, allow_inf=True)
+        notes = []
+        eps_cap = float(_scalar_function("worst_eps")(_finite(d)))
+        if tv_tok_max is None:
+            e = eps_cap
+            notes.append("tv_tok_max: worst case min(1, sqrt(δ/2))")
+        else:
+            e = _check_value("tv-max (ε)", tv_tok_max)
+            if e > eps_cap * (1 + CONSISTENCY_RTOL):
+                raise TRMInputError(
+                    f"--tv-max {e:g} exceeds the Pinsker cap min(1, sqrt(δ/2)) = {eps_cap:g} of --kl-max {d:g}: "
+                    "ε ≤ min(1, sqrt(δ/2)) must hold")
+        kl_cap = float(_scalar_function("worst_kl_seq")(_finite(d), T)) if math.isfinite(d) else math.inf
+        if kl_seq is None:
+            D = kl_cap
+            notes.append("kl_seq: worst case Tδ")
+        else:
+            D = _check_value("kl-seq (D_KL^seq)", kl_seq, allow_inf=True)
+            if D > kl_cap * (1 + CONSISTENCY_RTOL):
+                raise TRMInputError(
+                    f"--kl-seq {D:g} exceeds T·δ = {kl_cap:g}: the KL chain rule gives D_KL^seq ≤ T·D_KL^(tok,max)")
+        tv_cap = pinsker_cap(D)
+        if tv_seq is None:
+            tv = tv_cap
+            notes.append("tv_seq: worst case min(1, sqrt(D_KL^seq/2))")
+        else:
+            tv = _check_value("tv-seq (D_TV^seq)", tv_seq)
+            if tv > tv_cap * (1 + CONSISTENCY_RTOL):
+                raise TRMInputError(
+                    f"--tv-seq {tv:g} exceeds the Pinsker cap min(1, sqrt(D_KL^seq/2)) = {tv_cap:g}: "
+                    "D_TV^seq ≤ min(1, sqrt(D_KL^seq/2)) must hold")
+        notes.append("tv_pos_mean: worst case D̄_t ≡ ε")
+        return cls(T, d, e, D, tv, np.full(T, e), tuple(notes))
+
+
+def _check_horizon(T) -> int:
+    if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
+        raise TRMInputError(f"T = {T!r}: the sequence length must be an integer ≥ 1")
+    return int(T)
+
+
+def _check_value(name: str, value, allow_inf: bool = False) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TRMInputError(f"{name} = {value!r}: not a number") from None
+    if math.isnan(v) or (math.isinf(v) and not (allow_inf and v > 0)):
+        raise TRMInputError(f"{name} = {value!r}: must be a finite number")
+    if v < 0:
+        raise TRMInputError(f"{name} = {v:g}: a divergence cannot be negative")
+    return v
+
+
+def evaluate_bounds(inputs: BoundInputs, constants: str = "paper") -> dict:
+    """{name: value} for every bound, plus 'unified' (B*, the minimum) and 'argmin' (its name)."""
+    c = constant(constants)
+    T = inputs.T
+    dbar_t = np.asarray(inputs.tv_pos_mean, dtype=np.float64)
+    if dbar_t.shape != (T,):
+        raise TRMInputError(f"tv_pos_mean: expected {T} values (one per position), got shape {dbar_t.shape}")
+    t = np.arange(1, T + 1, dtype=np.float64)
+    args = (float(T), t, _finite(inputs.kl_tok_max), inputs.tv_tok_max, _finite(inputs.kl_seq), inputs.tv_seq, dbar_t)
+    values = {}
+    for name in BOUND_NAMES:
+        terms = np.broadcast_to(_term_function(name)(*args), (T,))
+        values[name] = float(c * terms.sum())
+    argmin = min(BOUND_NAMES, key=values.__getitem__)
+    values["unified"] = values[argmin]
+    values["argmin"] = argmin
+    return values
+
+
+def worst_case_unified(T: int, kl_tok_max: float, constants: str = "paper") -> float:
+    """B*(δ) at length T with every other input at its worst case given δ."""
+    return evaluate_bounds(BoundInputs.worst_case(T, kl_tok_max), constants)["unified"]
+
+
+def threshold(T: int, budget: float, constants: str = "paper", rel_tol: float = 1e-10) -> float:
+    """The largest δ with worst-case B*(δ) ≤ budget: the TRM-Max threshold for an error budget.
+
+    B* is nondecreasing in δ (each term is), so bisection on log δ finds it. Returns +inf when
+    even an unbounded δ keeps B* within the budget (e.g. T = 1, where every bound is 0).
+    """
+    T = _check_horizon(T)
+    beta = _check_value("budget (β)", budget)
+    if beta <= 0:
+        raise TRMInputError(f"budget = {beta:g}: the error budget must be positive")
+    if worst_case_unified(T, math.inf, constants) <= beta:
+        return math.inf
+    lo, hi = -300.0, 300.0
+    while hi - lo > rel_tol * max(1.0, abs(hi)):
+        mid = 0.5 * (lo + hi)
+        if worst_case_unified(T, 10.0**mid, constants) <= beta:
+            lo = mid
+        else:
+            hi = mid
+    return 10.0**lo

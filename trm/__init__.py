@@ -1,0 +1,1 @@
+"""The `trm` command line: a thin layer over proofs/ and numerics/."""

@@ -1,0 +1,353 @@
+"""`trm`: exact ground truth, bounds, thresholds and the paper's tables from the command line.
+
+Every subcommand prints a human table, or with --json one JSON object on stdout. Bad input is
+reported on stderr as ``trm <command>: error: <message>`` with exit code 2. JSON floats follow
+Python's json module: an infinite KL (support mismatch) is written as Infinity.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+import numpy as np
+
+from numerics.errors import TRMInputError
+
+
+def _emit(payload: dict, as_json: bool, human) -> None:
+    if as_json:
+        json.dump(payload, sys.stdout, indent=None)
+        sys.stdout.write("\n")
+    else:
+        human(payload)
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "unavailable"
+    if isinstance(value, float):
+        if math.isinf(value):
+            return "inf"
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _print_mapping(payload: dict, skip=()) -> None:
+    width = max(len(k) for k in payload)
+    for key, value in payload.items():
+        if key in skip or isinstance(value, (list, dict)):
+            continue
+        print(f"{key:<{width}}  {_fmt(value)}")
+
+
+def _print_bounds(title: str, bounds: dict) -> None:
+    print(f"\n{title}")
+    for name in [k for k in bounds if k not in ("unified", "argmin")]:
+        print(f"  {name:<22} {_fmt(bounds[name])}")
+    print(f"  {'unified B*':<22} {_fmt(bounds['unified'])}  (attained by {bounds['argmin']})")
+
+
+# ----------------------------------------------------------------------------- exact
+def cmd_exact(args) -> int:
+    from numerics.bounds import BoundInputs, evaluate_bounds
+    from numerics.enumeration import DEFAULT_BUDGET, enumeration_size, exact_by_enumeration, worst_case_error
+    from numerics.exact import as_automaton, exact_quantities
+    from numerics.io import load_pair
+
+    pair = load_pair(args.file)
+    auto = as_automaton(pair, args.T)
+    budget = DEFAULT_BUDGET if args.budget is None else args.budget
+    if args.method == "enumerate":
+        quantities = exact_by_enumeration(auto, budget=budget)
+    else:
+        quantities = exact_quantities(auto, tv_seq_budget=budget)
+    payload = quantities.to_json()
+    inputs = BoundInputs.from_exact(quantities)
+    payload["bounds"] = evaluate_bounds(inputs, "paper")
+    payload["sharp_bounds"] = evaluate_bounds(inputs, "sharp")
+    notes = list(inputs.notes)
+    if quantities.theta_mass_off_roll_support > 0:
+        notes.append("π_θ puts mass on sequences π_roll cannot produce: the importance-sampling surrogate misses it "
+                     "and no bound on |Error| applies")
+    if math.isinf(quantities.kl_tok_max):
+        notes.append(f"kl_tok_max is +inf (π_θ = 0 < π_roll at {quantities.kl_tok_max_context}): KL-driven terms "
+                     "are evaluated at their cap 1")
+    payload["bounds_apply"] = quantities.theta_mass_off_roll_support == 0
+    payload["bound_notes"] = notes
+    worst = None
+    if quantities.theta_mass_off_roll_support == 0 and enumeration_size(auto) <= budget:
+        worst = worst_case_error(auto, budget=budget)
+        if args.worst_reward_out:
+            np.savez(args.worst_reward_out, reward=worst.reward, prompt_states=worst.prompt_states)
+    elif args.worst_reward_out:
+        raise TRMInputError(f"--worst-reward-out: the worst-case reward needs enumeration, which exceeds the "
+                            f"budget of {budget:,} elements (X·V^T·T) or is undefined off π_roll's support")
+    payload["worst_case_error"] = None if worst is None else worst.value
+    _emit(payload, args.json, _human_exact)
+    return 0
+
+
+def _human_exact(payload: dict) -> None:
+    _print_mapping(payload, skip=("bounds_apply",))
+    print(f"tv_pos_mean (D̄_t)  first {min(8, payload['T'])}: {', '.join(_fmt(v) for v in payload['tv_pos_mean'][:8])}")
+    _print_bounds("bounds (paper constants)", payload["bounds"])
+    _print_bounds("bounds (sharp constants)", payload["sharp_bounds"])
+    for note in payload["bound_notes"]:
+        print(f"note: {note}")
+
+
+# ----------------------------------------------------------------------------- random
+def cmd_random(args) -> int:
+    from numerics.generators import EntropyProfile, MismatchModel, random_pair
+    from numerics.io import save_pair
+
+    profile = EntropyProfile(args.fork_fraction, args.peak, args.fork_scale)
+    mismatch = MismatchModel(args.mismatch, args.sigma, args.df, args.rate, args.flip_sigma, args.tau)
+    params = {"T": args.T, "profile": profile, "mismatch": mismatch}
+    family = args.family
+    if family in ("automaton", "kgram", "tabular"):
+        params["prompts"] = args.prompts
+    if family in ("automaton", "kgram", "counter", "tabular"):
+        params["vocab"] = args.vocab
+    if family == "automaton":
+        params.update(states=args.states, time_dependent=args.time_dependent)
+    if family == "kgram":
+        params["k"] = args.k
+    if family == "counter":
+        params["cap"] = args.cap
+    if family == "tabular":
+        params["binary_reward"] = args.binary_reward
+    pair = random_pair(family, args.seed, **params)
+    save_pair(args.out, pair)
+    shape = {name: list(np.shape(getattr(pair, name))) for name in ("roll", "theta", "reward")}
+    _emit({"family": family, "seed": args.seed, "out": args.out, "shapes": shape}, args.json,
+          lambda p: print(f"wrote {p['out']} ({family}, seed {p['seed']}; roll {shape['roll']})"))
+    return 0
+
+
+# ----------------------------------------------------------------------------- bounds
+def cmd_bounds(args) -> int:
+    from numerics.bounds import BoundInputs, evaluate_bounds
+
+    inputs = BoundInputs.worst_case(args.T, args.kl_max, args.tv_max, args.kl_seq, args.tv_seq)
+    payload = {"T": inputs.T, "kl_tok_max": inputs.kl_tok_max, "tv_tok_max": inputs.tv_tok_max,
+               "kl_seq": inputs.kl_seq, "tv_seq": inputs.tv_seq, "constants": args.constants,
+               "bounds": evaluate_bounds(inputs, args.constants), "notes": list(inputs.notes)}
+
+    def human(p):
+        _print_mapping(p)
+        _print_bounds(f"bounds ({args.constants} constants)", p["bounds"])
+        for note in p["notes"]:
+            print(f"note: {note}")
+
+    _emit(payload, args.json, human)
+    return 0
+
+
+# ----------------------------------------------------------------------------- threshold
+def cmd_threshold(args) -> int:
+    from numerics.bounds import BoundInputs, evaluate_bounds, threshold
+
+    lengths = args.T
+    rows = []
+    for T in lengths:
+        d = threshold(T, args.budget, args.constants)
+        at = evaluate_bounds(BoundInputs.worst_case(T, d), args.constants) if math.isfinite(d) else None
+        rows.append({"T": T, "kl_max_threshold": d, "unified_at_threshold": None if at is None else at["unified"],
+                     "attained_by": None if at is None else at["argmin"]})
+    payload = {"budget": args.budget, "constants": args.constants, "thresholds": rows}
+
+    def human(p):
+        print(f"largest δ (TRM-Max threshold) with worst-case B* ≤ {p['budget']:g}, {p['constants']} constants")
+        print(f"{'T':>8}  {'δ':>12}  {'B* at δ':>10}  attained by")
+        for r in p["thresholds"]:
+            print(f"{r['T']:>8}  {_fmt(r['kl_max_threshold']):>12}  {_fmt(r['unified_at_threshold']):>10}  {r['attained_by']}")
+
+    if len(rows) == 1 and args.json:
+        payload.update(rows[0])
+    _emit(payload, args.json, human)
+    return 0
+
+
+# ----------------------------------------------------------------------------- tables
+def cmd_tables(args) -> int:
+    from numerics.tables import all_cells, slips
+
+    cells = all_cells()
+    payload = {"cells": [c.to_json() for c in cells], "slips": [s.to_json() for s in slips()],
+               "all_agree": all(c.agrees or c.slip is not None for c in cells)}
+
+    def human(p):
+        current = None
+        for c in p["cells"]:
+            if c["table"] != current:
+                current = c["table"]
+                print(f"\n{current}")
+            mark = "ok" if c["agrees"] else f"slip (the slipped form gives {c['slip_value']:.6g})"
+            print(f"  {c['row']:<42} {c['column']:<8} ours {c['ours']:<14.6g} printed {c['printed']:<12} {mark}")
+        print("\nknown slips (THEORY §8)")
+        for s in p["slips"]:
+            print(f"  {s['where']}: printed “{s['printed']}”; correct: {s['correct']}")
+
+    _emit(payload, args.json, human)
+    return 0 if payload["all_agree"] else 1
+
+
+# ----------------------------------------------------------------------------- proofs
+def cmd_proofs(args) -> int:
+    from proofs import all_derivations
+
+    results = []
+    failed = 0
+    for derivation in all_derivations():
+        steps = []
+        for step in derivation.steps:
+            verdict = "numeric" if not step.symbolic else {True: "proved", False: "refuted", None: "undecided"}[step.decide()]
+            failed += verdict in ("refuted", "undecided")
+            steps.append({"step": step.describe(), "verdict": verdict})
+        results.append({"name": derivation.name, "statement": derivation.statement,
+                        "reference": derivation.reference, "steps": steps})
+    payload = {"derivations": results, "failed_steps": failed}
+
+    def human(p):
+        for d in p["derivations"]:
+            print(f"\n{d['name']}: {d['statement']}  [{d['reference']}]")
+            for i, s in enumerate(d["steps"], 1):
+                print(f"  {i:>2}. {s['verdict']:<9} {s['step']}")
+        print(f"\n{p['failed_steps']} step(s) failed")
+
+    _emit(payload, args.json, human)
+    return 0 if failed == 0 else 1
+
+
+# ----------------------------------------------------------------------------- bench
+def cmd_bench(args) -> int:
+    if args.what != "exact":
+        raise TRMInputError(f"bench {args.what!r}: unknown benchmark; choose 'exact'")
+    from numerics.benchmarks import bench_exact
+
+    records = bench_exact(args.states, args.vocab, args.T, args.repeats, args.seed)
+    base = records[0]
+    for r in records:
+        r["time_ratio_vs_first"] = r["seconds"] / base["seconds"]
+        r["length_ratio_vs_first"] = r["T"] / base["T"]
+    payload = {"benchmark": "exact dynamic programme", "records": records}
+
+    def human(p):
+        print(f"{'S':>5} {'V':>5} {'T':>8} {'seconds':>9} {'ns/position':>12} {'time ×':>8} {'T ×':>6}")
+        for r in p["records"]:
+            print(f"{r['S']:>5} {r['V']:>5} {r['T']:>8} {r['seconds']:>9.3f} {r['ns_per_position']:>12.0f} "
+                  f"{r['time_ratio_vs_first']:>8.2f} {r['length_ratio_vs_first']:>6.0f}")
+
+    _emit(payload, args.json, human)
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if math.isnan(value):
+        raise argparse.ArgumentTypeError("NaN is not a valid value")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="trm", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("exact", help="exact float64 quantities and every bound for a policy-pair .npz")
+    p.add_argument("file", help="policy pair (.npz, tabular or automaton format)")
+    p.add_argument("--T", type=_positive_int, help="horizon (required when the file stores none)")
+    p.add_argument("--method", choices=("dp", "enumerate"), default="dp",
+                   help="dynamic programme (linear in T) or enumeration of every sequence (the oracle)")
+    p.add_argument("--budget", type=_positive_int, default=None,
+                   help="enumeration budget in X·V^T·T elements (default 4,194,304)")
+    p.add_argument("--worst-reward-out", metavar="PATH",
+                   help="write the reward attaining the worst-case error (.npz: reward [X, V^T], prompt_states [X])")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_exact)
+
+    p = sub.add_parser("random", help="write a seeded random policy pair")
+    p.add_argument("--family", required=True, help="automaton | kgram | counter | tabular")
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--out", required=True, help="output .npz")
+    p.add_argument("--T", type=_positive_int, default=8)
+    p.add_argument("--vocab", type=_positive_int, default=4)
+    p.add_argument("--states", type=_positive_int, default=8, help="automaton: number of states")
+    p.add_argument("--prompts", type=_positive_int, default=2)
+    p.add_argument("--k", type=_positive_int, default=2, help="kgram: window length")
+    p.add_argument("--cap", type=_positive_int, default=None, help="counter: count cap (default min(T, 32))")
+    p.add_argument("--time-dependent", action="store_true", help="automaton: policies of shape (T, S, V)")
+    p.add_argument("--binary-reward", action="store_true", help="tabular: rewards in {0, 1}")
+    p.add_argument("--mismatch", default="dense", help="none | dense | heavy | flips | temperature")
+    p.add_argument("--sigma", type=_number, default=0.1, help="logit noise scale")
+    p.add_argument("--df", type=_number, default=3.0, help="heavy: Student-t degrees of freedom")
+    p.add_argument("--rate", type=_number, default=0.05, help="flips: probability per context")
+    p.add_argument("--flip-sigma", type=_number, default=1.0, help="flips: noise scale of a flip")
+    p.add_argument("--tau", type=_number, default=1.1, help="temperature: rollout temperature")
+    p.add_argument("--fork-fraction", type=_number, default=0.2, help="share of high-entropy contexts")
+    p.add_argument("--peak", type=_number, default=4.0, help="logit lift of the dominant token elsewhere")
+    p.add_argument("--fork-scale", type=_number, default=0.5, help="logit scale at fork contexts")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_random)
+
+    p = sub.add_parser("bounds", help="every bound for your own T and divergences")
+    p.add_argument("--T", type=_positive_int, required=True)
+    p.add_argument("--kl-max", type=_number, required=True, help="δ = max token KL(roll‖θ)")
+    p.add_argument("--tv-max", type=_number, help="ε = max token TV (default min(1, sqrt(δ/2)))")
+    p.add_argument("--kl-seq", type=_number, help="D_KL^seq (default Tδ)")
+    p.add_argument("--tv-seq", type=_number, help="D_TV^seq (default min(1, sqrt(D_KL^seq/2)))")
+    p.add_argument("--constants", choices=("paper", "sharp"), default="paper")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bounds)
+
+    p = sub.add_parser("threshold", help="largest δ whose worst-case B* stays within an error budget")
+    p.add_argument("--T", type=_positive_int, nargs="+", required=True)
+    p.add_argument("--budget", type=_number, required=True, help="β, the tolerated |Error|")
+    p.add_argument("--constants", choices=("paper", "sharp"), default="paper")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_threshold)
+
+    p = sub.add_parser("tables", help="every number the paper prints, recomputed")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_tables)
+
+    p = sub.add_parser("proofs", help="check every derivation step and print the verdicts")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_proofs)
+
+    p = sub.add_parser("bench", help="benchmarks (not timed tests)")
+    p.add_argument("what", help="exact")
+    p.add_argument("--states", type=_positive_int, default=64)
+    p.add_argument("--vocab", type=_positive_int, default=64)
+    p.add_argument("--T", type=_positive_int, nargs="+", default=[4096, 16384, 65536])
+    p.add_argument("--repeats", type=_positive_int, default=3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except TRMInputError as exc:
+        print(f"trm {args.command}: error: {exc}", file=sys.stderr)
+        return 2
