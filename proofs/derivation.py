@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import sympy as sp
+from sympy.simplify.simplify import sum_simplify
 
 RELATIONS = ("==", "<=", "<", ">=", ">")
 
@@ -29,6 +30,9 @@ DEFAULT_REWRITES: tuple[Callable[[sp.Expr], sp.Expr], ...] = (
     lambda e: sp.radsimp(sp.together(e)),
     lambda e: sp.expand(sp.expand_log(e)),
     lambda e: sp.factor(sp.expand(e)),
+    lambda e: sp.expand(e.replace(sp.Abs, lambda arg: sp.Abs(sp.factor(arg)))),
+    lambda e: sp.expand(e.replace(sp.Abs, lambda arg: sp.Mul(*[sp.Abs(f) for f in sp.Mul.make_args(arg)]))),
+    lambda e: sum_simplify(sp.expand(e)),
 )
 
 
