@@ -192,3 +192,14 @@ def threshold(T: int, budget: float, constants: str = "paper", rel_tol: float = 
         else:
             hi = mid
     return 10.0**lo
+
+
+def length_neutral_weights(T: int, kl_tok_max: float, tv_tok_max: float) -> np.ndarray:
+    """[T] LN-TRM weights w_t = min(1, (T−t)ε, sqrt((T−t)δ/2)) from proofs.bounds.length_neutral_weight."""
+    w = _weight_function()(float(T), np.arange(1, T + 1, dtype=np.float64), _finite(kl_tok_max), tv_tok_max)
+    return np.broadcast_to(w, (T,)).astype(np.float64)
+
+
+@lru_cache(maxsize=None)
+def _weight_function():
+    return sp.lambdify([T_sym, t_sym, delta, eps], formulas.length_neutral_weight(), modules="numpy")

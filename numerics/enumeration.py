@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics.divergence import expectation_with_inf, token_kl, token_tv
+from numerics.divergence import expectation_with_inf, kl_from_log_ratio, token_kl, token_tv
 from numerics.errors import TRMInputError
 from numerics.pair import AutomatonPair, TabularPair
-from numerics.result import ExactQuantities, pinsker_cap
+from numerics.bounds import pinsker_cap
+from numerics.result import ExactQuantities
 
 #: Largest number of (prompt, sequence, position) elements enumerated: X·V^T·T.
 DEFAULT_BUDGET = 2**22
@@ -122,9 +123,10 @@ def exact_by_enumeration(pair: AutomatonPair | TabularPair, T: int | None = None
     J_roll = float((P_roll * R).sum())
     J_theta = float((P_theta * R).sum())
     surrogate = float((P_roll * R * (rho - 1.0).sum(axis=0)).sum())
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_ratio = np.where(P_roll > 0, table.log_p_roll - table.log_p_theta, 0.0)
-    kl_seq = float(expectation_with_inf(P_roll.ravel(), log_ratio.ravel(), axis=0))
+    with np.errstate(invalid="ignore"):
+        log_ratio = np.where(P_roll > 0, table.log_p_theta - table.log_p_roll, 0.0)
+    off_support = float(P_theta[P_roll == 0].sum())
+    kl_seq = kl_from_log_ratio(P_roll, log_ratio, off_support)
     tv_seq = float(0.5 * np.abs(P_theta - P_roll).sum())
 
     flat = P_roll.reshape(1, -1)
@@ -132,7 +134,6 @@ def exact_by_enumeration(pair: AutomatonPair | TabularPair, T: int | None = None
     tv_pos = (flat * table.tv_context.reshape(auto.T, -1)).sum(axis=1)
     kl_max, kl_where = _reachable_max(table, table.kl_context)
     tv_max, tv_where = _reachable_max(table, table.tv_context)
-    off_support = float(P_theta[P_roll == 0].sum())
     return ExactQuantities(
         T=auto.T, J_roll=J_roll, J_theta=J_theta, surrogate=surrogate, error=J_theta - J_roll - surrogate,
         delta_identity=float((P_roll * R * delta_bracket).sum()),

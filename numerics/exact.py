@@ -16,7 +16,9 @@ import numpy as np
 from numerics.divergence import expectation_with_inf, token_kl, token_tv
 from numerics.errors import TRMInputError
 from numerics.pair import AutomatonPair, TabularPair, tabular_to_automaton
-from numerics.result import ExactQuantities, pinsker_cap
+from numerics.bounds import pinsker_cap
+from numerics.result import ExactQuantities
+from numerics.dynamics import operators, state_distributions, value_functions
 from numerics.transition import TransitionOperator
 
 
@@ -77,24 +79,11 @@ def exact_quantities(pair: AutomatonPair | TabularPair, T: int | None = None,
 
     auto = as_automaton(pair, T)
     T, S = auto.T, auto.S
-    roll_op = TransitionOperator(auto.next_state, auto.roll)
-    theta_op = TransitionOperator(auto.next_state, auto.theta)
-    theta_seen = np.where(auto.roll > 0, auto.theta, 0.0)
-    theta_seen_op = TransitionOperator(auto.next_state, theta_seen)
-
-    d_roll = np.empty((T + 1, S))
-    d_theta = np.empty((T + 1, S))
-    d_roll[0] = d_theta[0] = auto.init
-    for t in range(T):
-        d_roll[t + 1] = roll_op.push(d_roll[t], t)
-        d_theta[t + 1] = theta_op.push(d_theta[t], t)
-
-    V = np.empty((T + 1, S))
-    W = np.empty((T + 1, S))
-    V[T] = W[T] = auto.reward
-    for t in range(T - 1, -1, -1):
-        V[t] = roll_op.pull(V[t + 1], t)
-        W[t] = theta_seen_op.pull(W[t + 1], t)
+    roll_op, theta_op, theta_seen_op = operators(auto)
+    d_roll = state_distributions(auto, roll_op)
+    d_theta = state_distributions(auto, theta_op)
+    V = value_functions(auto, roll_op)
+    W = value_functions(auto, theta_seen_op)
 
     # (M^{θ|roll} − M^roll) f_{t+1} for all t at once; M^roll V_{t+1} = V_t.
     # and M^{θ|roll} W_{t+1} = W_t.
@@ -108,10 +97,8 @@ def exact_quantities(pair: AutomatonPair | TabularPair, T: int | None = None,
     surrogate = float(surrogate_terms.sum())
 
     if np.any((auto.roll == 0) & (auto.theta > 0)):
-        U = np.ones(S)
-        for t in range(T - 1, -1, -1):
-            U = theta_seen_op.pull(U, t)
-        off_support = max(0.0, 1.0 - float(auto.init @ U))
+        seen_mass = value_functions(auto, theta_seen_op, terminal=np.ones(S))[0]
+        off_support = max(0.0, 1.0 - float(auto.init @ seen_mass))
     else:
         off_support = 0.0
 

@@ -183,3 +183,19 @@ def random_pair(family: str, seed: int, **params) -> AutomatonPair | TabularPair
     if family not in builders:
         raise TRMInputError(f"family = {family!r}: unknown; choose one of {', '.join(FAMILIES)}")
     return builders[family](np.random.default_rng(seed), **params)
+
+
+def sparse_violation_pair(p: float) -> AutomatonPair:
+    """The family behind "no function of D_KL^seq controls D_KL^(tok,max)" (proofs.propositions).
+
+    T = 2. The first token (same law (p, 1 − p) under both policies) leads to a "bad" context with
+    probability p, where π_roll = (½, ½) and π_θ = (a, 1 − a) with 4a(1 − a) = e^(−2), so
+    D_KL = 1 there; elsewhere the policies agree. Hence δ = 1 and D_KL^seq = p.
+    """
+    if not 0.0 < p < 1.0:
+        raise TRMInputError(f"p = {p}: the bad context's probability must lie in (0, 1)")
+    a = 0.5 * (1.0 - np.sqrt(1.0 - np.exp(-2.0)))
+    next_state = np.array([[1, 2], [3, 3], [3, 3], [3, 3]])
+    roll = np.array([[p, 1 - p], [0.5, 0.5], [0.5, 0.5], [0.5, 0.5]])
+    theta = np.array([[p, 1 - p], [a, 1 - a], [0.5, 0.5], [0.5, 0.5]])
+    return AutomatonPair(np.array([1.0, 0, 0, 0]), next_state, roll, theta, np.array([0.0, 0, 0, 1.0]), 2)

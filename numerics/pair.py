@@ -33,11 +33,21 @@ def _first_bad_index(mask: np.ndarray) -> tuple[int, ...]:
     return tuple(int(i) for i in np.argwhere(mask)[0])
 
 
+def _where(name: str, idx: tuple[int, ...]) -> str:
+    """'roll[1, 0]' (or just 'init' for a whole 1-D distribution)."""
+    return f"{name}[{', '.join(map(str, idx))}]" if idx else name
+
+
+def _show(value) -> str:
+    value = np.asarray(value).item()
+    return repr(value) if isinstance(value, (int, float)) else str(value)
+
+
 def check_finite(name: str, array: np.ndarray) -> None:
     bad = ~np.isfinite(array)
     if bad.any():
         idx = _first_bad_index(bad)
-        raise TRMInputError(f"{name}{list(idx)} = {array[idx]!r}: values must be finite (no NaN or inf)")
+        raise TRMInputError(f"{_where(name, idx)} = {_show(array[idx])}: values must be finite (no NaN or inf)")
 
 
 def check_probabilities(name: str, probs: np.ndarray, axis: int = -1) -> None:
@@ -46,13 +56,13 @@ def check_probabilities(name: str, probs: np.ndarray, axis: int = -1) -> None:
     negative = probs < 0
     if negative.any():
         idx = _first_bad_index(negative)
-        raise TRMInputError(f"{name}{list(idx)} = {probs[idx]!r}: probabilities must be non-negative")
+        raise TRMInputError(f"{_where(name, idx)} = {_show(probs[idx])}: probabilities must be non-negative")
     sums = probs.sum(axis=axis)
     off = np.abs(sums - 1.0) > SUM_TOLERANCE
     if off.any():
         idx = _first_bad_index(off)
         raise TRMInputError(
-            f"{name}{list(idx)} sums to {sums[idx]!r} over its last axis: each distribution must sum to 1 "
+            f"{_where(name, idx)} sums to {_show(sums[idx])}: each distribution must sum to 1 "
             f"(tolerance {SUM_TOLERANCE:g})"
         )
 
@@ -62,7 +72,7 @@ def check_unit_interval(name: str, values: np.ndarray) -> None:
     bad = (values < 0) | (values > 1)
     if bad.any():
         idx = _first_bad_index(bad)
-        raise TRMInputError(f"{name}{list(idx)} = {values[idx]!r}: rewards must lie in [0, 1]")
+        raise TRMInputError(f"{_where(name, idx)} = {_show(values[idx])}: rewards must lie in [0, 1]")
 
 
 def _as_float_array(name: str, value) -> np.ndarray:
@@ -173,7 +183,7 @@ class AutomatonPair:
             as_float = raw_next.astype(np.float64)
             if not (np.isfinite(as_float).all() and (as_float == np.round(as_float)).all()):
                 idx = _first_bad_index(~np.isfinite(as_float) | (as_float != np.round(as_float)))
-                raise TRMInputError(f"next_state{list(idx)} = {raw_next[idx]!r}: state indices must be integers")
+                raise TRMInputError(f"{_where('next_state', idx)} = {_show(raw_next[idx])}: state indices must be integers")
         next_state = raw_next.astype(np.int64)
         V = next_state.shape[1]
         if V < 1:
@@ -181,7 +191,7 @@ class AutomatonPair:
         out = (next_state < 0) | (next_state >= S)
         if out.any():
             idx = _first_bad_index(out)
-            raise TRMInputError(f"next_state{list(idx)} = {next_state[idx]}: out of range, states are 0..{S - 1}")
+            raise TRMInputError(f"{_where('next_state', idx)} = {_show(next_state[idx])}: out of range, states are 0..{S - 1}")
         if roll.shape not in ((S, V),) and not (roll.ndim == 3 and roll.shape[1:] == (S, V)):
             raise TRMInputError(f"roll: expected shape ({S}, {V}) or (T, {S}, {V}), got {roll.shape}")
         if theta.shape != roll.shape:

@@ -64,8 +64,3 @@ class ExactQuantities:
             "theta_mass_off_roll_support": float(self.theta_mass_off_roll_support),
             "method": self.method,
         }
-
-
-def pinsker_cap(kl: float) -> float:
-    """min(1, sqrt(KL / 2)); +inf KL gives 1."""
-    return float(min(1.0, np.sqrt(kl / 2.0))) if np.isfinite(kl) else 1.0

@@ -190,8 +190,9 @@ def slips() -> list[Slip]:
              "Σ_{t=1}^T min(1,(t−1)ε) = ε K(K+1)/2 + (T−1−K), K = min(T−1, ⌊1/ε⌋) (proofs.sums); printed numbers are right",
              None),
         Slip("k3 uniqueness", "k3 is the unique unbiased non-negative KL estimator",
-             "overstated: k3 + c·(r − 1)·h for other control variates is also unbiased; only non-negativity with "
-             "unbiasedness for all pairs narrows the family", None),
+             "overstated: −log r + c(r − 1) is unbiased for every c (E_roll[r − 1] = 0), and c = 1 (k3) is the only "
+             "member non-negative for all r; uniqueness holds within that family, not among all unbiased "
+             "non-negative estimators", None),
     ]
 
 

@@ -15,8 +15,8 @@ s = sp.Symbol("s", positive=True)
 def _seq_kl_insufficient() -> Derivation:
     p = sp.Symbol("p", positive=True)   # roll-probability of the one bad context
     steps = (
-        Step(1 * sp.log(1 / sp.exp(-1)), "==", 1,
-             "context with π_roll = (1, 0), π_θ = (e^(−1), 1 − e^(−1)) has D_KL = 1"),
+        Step(-sp.log(4 * (sp.exp(-2) / 4)) / 2, "==", 1,
+             "context with π_roll = (½, ½), π_θ = (a, 1 − a), 4a(1 − a) = e^(−2): D_KL = −½ log(4a(1 − a)) = 1"),
         Step(p * 1 + (1 - p) * 0, "==", p, "reached with roll-probability p, KL 0 elsewhere: D_KL^seq = p, δ = 1"),
         Step(sp.Limit(p, p, 0, "+"), "==", 0,
              "D_KL^seq → 0 while δ = 1: no f with f(0+) = 0 gives D_KL^(tok,max) ≤ f(D_KL^seq)"),

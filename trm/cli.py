@@ -180,16 +180,18 @@ def cmd_tables(args) -> int:
                "all_agree": all(c.agrees or c.slip is not None for c in cells)}
 
     def human(p):
-        current = None
-        for c in p["cells"]:
-            if c["table"] != current:
-                current = c["table"]
-                print(f"\n{current}")
-            mark = "ok" if c["agrees"] else f"slip (the slipped form gives {c['slip_value']:.6g})"
-            print(f"  {c['row']:<42} {c['column']:<8} ours {c['ours']:<14.6g} printed {c['printed']:<12} {mark}")
+        tables = list(dict.fromkeys(c["table"] for c in p["cells"]))
+        for table in tables:
+            print(f"\n{table}")
+            for c in (c for c in p["cells"] if c["table"] == table):
+                _print_cell(c)
         print("\nknown slips (THEORY §8)")
         for s in p["slips"]:
             print(f"  {s['where']}: printed “{s['printed']}”; correct: {s['correct']}")
+
+    def _print_cell(c):
+        mark = "ok" if c["agrees"] else f"slip (the slipped form gives {c['slip_value']:.6g})"
+        print(f"  {c['row']:<42} {c['column']:<8} ours {c['ours']:<14.6g} printed {c['printed']:<12} {mark}")
 
     _emit(payload, args.json, human)
     return 0 if payload["all_agree"] else 1
@@ -351,3 +353,7 @@ def main(argv=None) -> int:
     except TRMInputError as exc:
         print(f"trm {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader closed the pipe (e.g. `trm tables | head`): stop quietly
+        sys.stderr.close()
+        return 0

@@ -1,0 +1,151 @@
+"""The `trm` command line: JSON contracts, human output, and errors with a non-zero exit."""
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from numerics.generators import random_tabular
+from numerics.io import save_pair
+from trm.cli import main
+
+EXACT_KEYS = {"T", "J_roll", "J_theta", "surrogate", "error", "delta_identity", "kl_tok_max", "tv_tok_max", "kl_seq",
+              "tv_seq", "tv_seq_upper", "tv_pos_mean", "kl_pos_mean", "bounds", "sharp_bounds", "worst_case_error"}
+BOUND_KEYS = {"classical", "coupling", "linear", "pinsker_marginal_kl", "pinsker_marginal_tv", "mixed_kl", "mixed_tv",
+              "adaptive_kl", "adaptive_tv", "adaptive_hybrid", "unified", "argmin"}
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def pair_file(tmp_path, capsys):
+    path = tmp_path / "pair.npz"
+    code = main(["random", "--family", "kgram", "--seed", "3", "--T", "5", "--vocab", "3", "--out", str(path)])
+    assert code == 0
+    capsys.readouterr()
+    return path
+
+
+def test_exact_json_contract(capsys, pair_file):
+    code, out, _ = run(capsys, "exact", str(pair_file), "--json")
+    assert code == 0
+    payload = json.loads(out)
+    assert EXACT_KEYS <= set(payload)
+    assert set(payload["bounds"]) == BOUND_KEYS and set(payload["sharp_bounds"]) == BOUND_KEYS
+    assert len(payload["tv_pos_mean"]) == len(payload["kl_pos_mean"]) == payload["T"] == 5
+    assert payload["tv_seq"] is not None and payload["worst_case_error"] is not None
+    assert payload["worst_case_error"] <= payload["sharp_bounds"]["unified"]
+    assert math.isclose(payload["error"], -payload["delta_identity"], rel_tol=1e-9, abs_tol=1e-15)
+
+
+def test_exact_enumerate_matches_dp(capsys, pair_file):
+    _, dp, _ = run(capsys, "exact", str(pair_file), "--json")
+    _, en, _ = run(capsys, "exact", str(pair_file), "--json", "--method", "enumerate")
+    dp, en = json.loads(dp), json.loads(en)
+    for key in ("J_roll", "J_theta", "surrogate", "error", "kl_seq", "tv_seq"):
+        assert math.isclose(dp[key], en[key], rel_tol=1e-9, abs_tol=1e-14), key
+
+
+def test_exact_human_output(capsys, pair_file):
+    code, out, _ = run(capsys, "exact", str(pair_file))
+    assert code == 0 and "unified B*" in out and "sharp constants" in out
+
+
+def test_worst_reward_is_written(capsys, pair_file, tmp_path):
+    target = tmp_path / "worst.npz"
+    code, out, _ = run(capsys, "exact", str(pair_file), "--json", "--worst-reward-out", str(target))
+    assert code == 0
+    with np.load(target) as data:
+        assert set(np.unique(data["reward"])) <= {0.0, 1.0}
+        assert data["reward"].shape == (len(data["prompt_states"]), 3**5)
+
+
+def test_long_horizon_reports_tv_seq_unavailable(capsys, tmp_path):
+    path = tmp_path / "long.npz"
+    main(["random", "--family", "automaton", "--seed", "1", "--T", "300", "--out", str(path)])
+    capsys.readouterr()
+    code, out, _ = run(capsys, "exact", str(path), "--json")
+    payload = json.loads(out)
+    assert code == 0 and payload["tv_seq"] is None and payload["worst_case_error"] is None
+    assert any("tv_seq" in note for note in payload["bound_notes"])
+
+
+def test_support_mismatch_reports_infinity(capsys, tmp_path):
+    pair = random_tabular(np.random.default_rng(3), vocab=2, T=2, prompts=1)
+    theta = pair.theta.copy()
+    theta[0, 0] = [1.0, 0.0]
+    path = tmp_path / "inf.npz"
+    save_pair(path, type(pair)(pair.roll, theta, pair.reward, pair.prompt))
+    code, out, _ = run(capsys, "exact", str(path), "--json")
+    payload = json.loads(out)
+    assert code == 0 and payload["kl_tok_max"] == math.inf and "Infinity" in out and "NaN" not in out
+    assert "prefix ()" in payload["kl_tok_max_context"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["exact", "missing.npz"], "no such file"),
+    (["bounds", "--T", "4096", "--kl-max", "1e-4", "--tv-max", "0.5"], "Pinsker cap"),
+    (["bounds", "--T", "4096", "--kl-max", "-1"], "cannot be negative"),
+    (["bounds", "--T", "10", "--kl-max", "1e-3", "--kl-seq", "1"], "chain rule"),
+    (["random", "--family", "nope", "--seed", "1", "--out", "x.npz"], "unknown"),
+    (["random", "--family", "kgram", "--seed", "1", "--out", "x.npz", "--mismatch", "bogus"], "unknown model"),
+    (["threshold", "--T", "100", "--budget", "0"], "budget"),
+    (["bench", "nothing"], "unknown benchmark"),
+])
+def test_bad_input_exits_non_zero_with_a_message(capsys, tmp_path, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and message in err and "Traceback" not in err and out == ""
+
+
+def test_argument_errors_exit_non_zero(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["bounds", "--T", "0", "--kl-max", "1e-4"])
+    assert info.value.code == 2
+    assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_bounds_json_reproduces_the_paper(capsys):
+    code, out, _ = run(capsys, "bounds", "--T", "4096", "--kl-max", "1e-4", "--tv-max", "5e-3", "--kl-seq", "0.01",
+                       "--tv-seq", "0.05", "--json")
+    payload = json.loads(out)
+    assert code == 0 and set(payload["bounds"]) == BOUND_KEYS
+    assert round(payload["bounds"]["mixed_tv"], 3) == 4.096 and payload["bounds"]["argmin"] == "mixed_tv"
+
+
+def test_threshold_json(capsys):
+    code, out, _ = run(capsys, "threshold", "--T", "4096", "--budget", "0.05", "--json")
+    payload = json.loads(out)
+    assert code == 0 and payload["kl_max_threshold"] > 0
+    assert payload["unified_at_threshold"] <= 0.05
+
+
+def test_tables_exit_zero_when_everything_agrees(capsys):
+    code, out, _ = run(capsys, "tables", "--json")
+    payload = json.loads(out)
+    assert code == 0 and payload["all_agree"] and len(payload["slips"]) == 4
+
+
+def test_proofs_command(capsys):
+    code, out, _ = run(capsys, "proofs", "--json")
+    payload = json.loads(out)
+    assert code == 0 and payload["failed_steps"] == 0 and len(payload["derivations"]) >= 24
+
+
+def test_bench_exact_small(capsys):
+    code, out, _ = run(capsys, "bench", "exact", "--states", "4", "--vocab", "4", "--T", "64", "128", "--repeats", "1",
+                       "--json")
+    records = json.loads(out)["records"]
+    assert code == 0 and [r["T"] for r in records] == [64, 128]
+
+
+def test_console_script_entry_point():
+    result = subprocess.run([sys.executable, "-m", "trm", "bounds", "--T", "16", "--kl-max", "1e-3", "--json"],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and json.loads(result.stdout)["T"] == 16
