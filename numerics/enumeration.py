@@ -39,7 +39,8 @@ class SequenceTable:
     log_p_roll: np.ndarray     # [X, V^T] log P^roll(y|x)
     log_p_theta: np.ndarray    # [X, V^T] log P^θ(y|x)
     reward: np.ndarray         # [X, V^T] R on the final state
-    rho: np.ndarray            # [T, X, V^T] ρ_t; 0 where π_roll(y_t|c_t) = 0 (such sequences have P^roll = 0)
+    rho_minus_one: np.ndarray  # [T, X, V^T] ρ_t − 1 = (π_θ − π_roll)/π_roll at y_t, exact for ρ near 1;
+                               # 0 where π_roll(y_t|c_t) = 0 (such sequences have P^roll = 0)
     kl_context: np.ndarray     # [T, X, V^T] D_KL at context c_t(y)
     tv_context: np.ndarray     # [T, X, V^T] D_TV at context c_t(y)
     reachable: np.ndarray      # [T, X, V^T] c_t(y) has positive probability under roll or θ
@@ -65,7 +66,7 @@ def enumerate_sequences(pair: AutomatonPair | TabularPair, T: int | None = None,
     log_theta = np.zeros((X, M))
     alive_roll = np.ones((X, M), dtype=bool)
     alive_theta = np.ones((X, M), dtype=bool)
-    rho = np.empty((T, X, M))
+    x = np.empty((T, X, M))
     kl_ctx = np.empty((T, X, M))
     tv_ctx = np.empty((T, X, M))
     reach = np.empty((T, X, M), dtype=bool)
@@ -78,14 +79,14 @@ def enumerate_sequences(pair: AutomatonPair | TabularPair, T: int | None = None,
             kl_ctx[t] = token_kl(roll_t, theta_t)[states]
             tv_ctx[t] = token_tv(roll_t, theta_t)[states]
             reach[t] = alive_roll | alive_theta
-            rho[t] = np.divide(q, p, out=np.zeros_like(q), where=p > 0)
+            x[t] = np.divide(q - p, p, out=np.zeros_like(q), where=p > 0)
             log_roll += np.log(p)
             log_theta += np.log(q)
             alive_roll &= p > 0
             alive_theta &= q > 0
             states = auto.next_state[states, token]
     return SequenceTable(prompt_states, auto.init[prompt_states], log_roll, log_theta,
-                         auto.reward[states], rho, kl_ctx, tv_ctx, reach)
+                         auto.reward[states], x, kl_ctx, tv_ctx, reach)
 
 
 def _weights(table: SequenceTable) -> tuple[np.ndarray, np.ndarray]:
@@ -94,9 +95,29 @@ def _weights(table: SequenceTable) -> tuple[np.ndarray, np.ndarray]:
     return w * np.exp(table.log_p_roll), w * np.exp(table.log_p_theta)
 
 
+def suffix_ratio_minus_one(table: SequenceTable) -> np.ndarray:
+    """[T, X, V^T] Π_(j>t) ρ_j − 1 = expm1(Σ_(j>t) log1p(ρ_j − 1)), accurate when the product is near 1."""
+    x = table.rho_minus_one
+    with np.errstate(divide="ignore"):
+        logs = np.log1p(x)
+    tail = np.zeros_like(x)
+    for t in range(x.shape[0] - 2, -1, -1):
+        tail[t] = tail[t + 1] + logs[t + 1]
+    return np.expm1(tail)
+
+
+def sequence_ratio(table: SequenceTable) -> np.ndarray:
+    """[X, V^T] Π_t ρ_t, the sequence importance weight P^θ(y|x)/P^roll(y|x)."""
+    with np.errstate(divide="ignore"):
+        return np.exp(np.log1p(table.rho_minus_one).sum(axis=0))
+
+
 def surrogate_bracket(table: SequenceTable) -> np.ndarray:
-    """f(x, y) = Π_t ρ_t − 1 − Σ_t (ρ_t − 1), so that Error = E_roll[R f] for every reward R."""
-    return table.rho.prod(axis=0) - 1.0 - (table.rho - 1.0).sum(axis=0)
+    """f(x, y) = Π_t ρ_t − 1 − Σ_t (ρ_t − 1), so that Error = E_roll[R f] for every reward R.
+
+    Evaluated in the telescoped form Σ_t (ρ_t − 1)(Π_(j>t) ρ_j − 1), which avoids the cancellation
+    of 1 − 1 in the textbook form (f is second order in the mismatch)."""
+    return (table.rho_minus_one * suffix_ratio_minus_one(table)).sum(axis=0)
 
 
 def exact_by_enumeration(pair: AutomatonPair | TabularPair, T: int | None = None,
@@ -114,15 +135,12 @@ def exact_by_enumeration(pair: AutomatonPair | TabularPair, T: int | None = None
     if R.shape != table.reward.shape:
         raise TRMInputError(f"reward: expected shape {table.reward.shape} (prompts, V^T), got {R.shape}")
     P_roll, P_theta = _weights(table)
-    rho = table.rho
-    suffix = np.ones_like(rho)
-    for t in range(auto.T - 2, -1, -1):
-        suffix[t] = suffix[t + 1] * rho[t + 1]
-    delta_bracket = ((rho - 1.0) * (1.0 - suffix)).sum(axis=0)
+    x = table.rho_minus_one
+    delta_bracket = -(x * suffix_ratio_minus_one(table)).sum(axis=0)   # Σ_t (ρ_t − 1)(1 − Π_(j>t) ρ_j)
 
     J_roll = float((P_roll * R).sum())
     J_theta = float((P_theta * R).sum())
-    surrogate = float((P_roll * R * (rho - 1.0).sum(axis=0)).sum())
+    surrogate = float((P_roll * R * x.sum(axis=0)).sum())
     with np.errstate(invalid="ignore"):
         log_ratio = np.where(P_roll > 0, table.log_p_theta - table.log_p_roll, 0.0)
     off_support = float(P_theta[P_roll == 0].sum())

@@ -224,6 +224,32 @@ def cmd_proofs(args) -> int:
     return 0 if failed == 0 else 1
 
 
+# ----------------------------------------------------------------------------- tightness
+def cmd_tightness(args) -> int:
+    from numerics.tightness import tightness_survey
+
+    with _progress(args.samples, "pairs") as bar:
+        survey = tightness_survey(args.samples, args.seed, progress=bar.update)
+    payload = {"samples": args.samples, "seed": args.seed, "maxima": survey.maxima()}
+
+    def human(p):
+        print(f"largest ratio over {p['samples']} random pairs (seed {p['seed']}); ≤ 1 means the bound held")
+        for family, rows in p["maxima"].items():
+            print(f"\n{family} constants       max |Error|/bound   max sup_R|Error|/bound   attained by")
+            for name, r in rows.items():
+                print(f"  {name:<22} {r['max_error_ratio']:>16.4f} {r['max_worst_ratio']:>22.4f}   {r['attained_by']}")
+
+    _emit(payload, args.json, human)
+    return 0
+
+
+def _progress(total: int, unit: str):
+    """A tqdm bar on stderr, hidden when stderr is not a terminal."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=unit, file=sys.stderr, disable=not sys.stderr.isatty(), leave=False)
+
+
 # ----------------------------------------------------------------------------- bench
 def cmd_bench(args) -> int:
     if args.what != "exact":
@@ -332,6 +358,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("proofs", help="check every derivation step and print the verdicts")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_proofs)
+
+    p = sub.add_parser("tightness", help="largest |Error|/bound and sup_R|Error|/bound over random pairs")
+    p.add_argument("--samples", type=_positive_int, default=500)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_tightness)
 
     p = sub.add_parser("bench", help="benchmarks (not timed tests)")
     p.add_argument("what", help="exact")

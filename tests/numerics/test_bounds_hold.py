@@ -107,7 +107,7 @@ def test_length_neutral_bounds(pair):
     q = exact_quantities(pair)
     table = enumerate_sequences(pair)
     P = table.prompt_prob[:, None] * np.exp(table.log_p_roll)
-    abs_dev = np.abs(table.rho - 1.0)                         # [T, X, M]
+    abs_dev = np.abs(table.rho_minus_one)                     # [T, X, M]
     w = length_neutral_weights(q.T, q.kl_tok_max, q.tv_tok_max)
     W = np.einsum("t,txm->xm", w, abs_dev)
     expected_W = (P * W).sum()

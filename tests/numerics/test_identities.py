@@ -5,7 +5,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from numerics.decomposition import decompose
-from numerics.enumeration import enumerate_sequences, exact_by_enumeration
+from numerics.enumeration import enumerate_sequences, exact_by_enumeration, sequence_ratio
 from numerics.exact import exact_quantities
 from numerics.generators import MismatchModel, random_automaton, random_tabular
 from tests.strategies import any_pair, automaton_pairs, tabular_pairs
@@ -21,7 +21,7 @@ UNIFORM = random_tabular(np.random.default_rng(1), vocab=2, T=3, mismatch=Mismat
 def test_sequence_importance_weight(pair):
     table = enumerate_sequences(pair)
     w = table.prompt_prob[:, None] * np.exp(table.log_p_roll)
-    weight = table.rho.prod(axis=0)
+    weight = sequence_ratio(table)
     q = exact_quantities(pair)
     assert_close((w * table.reward * (weight - 1)).sum(), q.J_theta - q.J_roll, "E_roll[R(Πρ − 1)]")
 
@@ -37,9 +37,9 @@ def test_telescoping_error_equals_minus_delta(pair):
 def test_baseline_constant(pair, b):
     table = enumerate_sequences(pair)
     w = table.prompt_prob[:, None] * np.exp(table.log_p_roll)
-    rho = table.rho
+    rho = table.rho_minus_one + 1.0
     q = exact_quantities(pair)
-    with_baseline = (w * (table.reward - b) * (rho - 1).sum(axis=0)).sum()
+    with_baseline = (w * (table.reward - b) * table.rho_minus_one.sum(axis=0)).sum()
     assert_close(with_baseline, q.surrogate, "E_roll[(R − b)Σ(ρ − 1)]", scale=1 + abs(b))
     paper_L = (w * (table.reward - b) * rho.sum(axis=0)).sum()
     assert_close(paper_L, q.surrogate + q.T * (q.J_roll - b), "L = L' + T(J(π_roll) − b)", scale=q.T * (1 + abs(b)))
