@@ -15,6 +15,16 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 
 def pytest_addoption(parser):
     parser.addoption("--run-slow", action="store_true", default=False, help="run tests marked slow")
+    parser.addoption("--device", default=os.environ.get("TRM_TEST_DEVICE", "cpu"),
+                     help="device for simulator tests (cpu, cuda); also TRM_TEST_DEVICE")
+
+
+@pytest.fixture
+def sim_device(request):
+    """The torch device simulator tests run on (--device / TRM_TEST_DEVICE; cpu by default)."""
+    from gpu_sim.device import resolve_device
+
+    return resolve_device(request.config.getoption("--device"))
 
 
 def pytest_collection_modifyitems(config, items):

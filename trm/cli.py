@@ -99,18 +99,14 @@ def _human_exact(payload: dict) -> None:
 
 
 # ----------------------------------------------------------------------------- random
-def cmd_random(args) -> int:
-    from numerics.generators import EntropyProfile, MismatchModel, random_pair
-    from numerics.io import save_pair
+def _generator_params(args, family: str) -> dict:
+    from numerics.generators import EntropyProfile, MismatchModel
 
     profile = EntropyProfile(args.fork_fraction, args.peak, args.fork_scale)
-    mismatch = MismatchModel(args.mismatch, args.sigma, args.df, args.rate, args.flip_sigma, args.tau)
-    params = {"T": args.T, "profile": profile, "mismatch": mismatch}
-    family = args.family
+    params = {"T": args.T, "profile": profile, "mismatch": _mismatch(args)}
     if family in ("automaton", "kgram", "tabular"):
         params["prompts"] = args.prompts
-    if family in ("automaton", "kgram", "counter", "tabular"):
-        params["vocab"] = args.vocab
+    params["vocab"] = args.vocab
     if family == "automaton":
         params.update(states=args.states, time_dependent=args.time_dependent)
     if family == "kgram":
@@ -119,12 +115,95 @@ def cmd_random(args) -> int:
         params["cap"] = args.cap
     if family == "tabular":
         params["binary_reward"] = args.binary_reward
-    pair = random_pair(family, args.seed, **params)
+    return params
+
+
+def _mismatch(args):
+    from numerics.generators import MismatchModel
+
+    return MismatchModel(args.mismatch, args.sigma, args.df, args.rate, args.flip_sigma, args.tau)
+
+
+def cmd_random(args) -> int:
+    from numerics.generators import random_pair
+    from numerics.io import save_pair
+
+    family = args.family
+    pair = random_pair(family, args.seed, **_generator_params(args, family))
     save_pair(args.out, pair)
     shape = {name: list(np.shape(getattr(pair, name))) for name in ("roll", "theta", "reward")}
     _emit({"family": family, "seed": args.seed, "out": args.out, "shapes": shape}, args.json,
           lambda p: print(f"wrote {p['out']} ({family}, seed {p['seed']}; roll {shape['roll']})"))
     return 0
+
+
+# ----------------------------------------------------------------------------- simulate
+SIM_FAMILIES = ("automaton", "kgram", "counter", "tabular", "neural")
+
+
+def cmd_simulate(args) -> int:
+    from gpu_sim.device import resolve_device, resolve_dtype
+    from gpu_sim.simulate import SimulationConfig, format_estimate, simulate
+
+    device = resolve_device(args.device)
+    family, exact, T = _simulation_family(args, device, resolve_dtype)
+    config = SimulationConfig(T=T, samples=args.samples, seed=args.seed, chunk=args.chunk, block=args.block,
+                              criteria=tuple(args.criterion or ()), reference_delta=args.reference_delta,
+                              checkpoints=tuple(args.checkpoints) if args.checkpoints else None)
+    with _progress(config.samples, "seq") as bar:
+        result = simulate(family, config, device, exact=exact, progress=bar.update)
+    payload = result.to_json()
+
+    def human(p):
+        print(f"{config.samples} sequences of length {config.T} on {p['device']} in {p['seconds']:.2f} s")
+        for key in ("J_roll", "objective_gap", "surrogate", "error", "kl_seq", "kl_seq_k1", "kl_seq_k3"):
+            exact_text = ""
+            if p["exact"] is not None and key in p["exact"]:
+                exact_text = f"   exact {p['exact'][key]:.6g}"
+            print(f"  {key:<14} {format_estimate(result.estimates[key]):<28}{exact_text}")
+        print(f"  kl_tok_max_sampled {p['kl_tok_max_sampled']:.4g} (a lower estimate of δ)")
+        print(f"  plug-in B* paper {p['bounds_plugin']['paper']['unified']:.4g}, "
+              f"sharp {p['bounds_plugin']['sharp']['unified']:.4g}")
+        for name, acc in p["acceptance"].items():
+            if "acceptance" in acc:
+                print(f"  acceptance {name:<28} at T={acc['T'][-1]}: {acc['acceptance'][-1]:.4f}")
+            else:
+                print(f"  token keep {name:<28} at T={acc['T'][-1]}: {acc['token_keep_rate'][-1]:.4f}")
+        print(f"  variance reduction: {p['variance_reduction']}")
+
+    _emit(payload, args.json, human)
+    return 0
+
+
+def _simulation_family(args, device, resolve_dtype):
+    from gpu_sim.finite_state import FiniteStateFamily
+    from gpu_sim.neural import NeuralFamily
+    from numerics.exact import as_automaton, exact_quantities
+    from numerics.generators import random_pair
+    from numerics.io import load_pair
+
+    if args.file and args.family:
+        raise TRMInputError("give either FILE.npz or --family, not both")
+    if not args.file and args.T is None:
+        raise TRMInputError("--T: give the sequence length")
+    if args.family == "neural":
+        family = NeuralFamily(args.vocab, args.hidden, device=device, seed=args.seed,
+                              rollout_dtype=resolve_dtype(args.dtype), mismatch=_mismatch(args),
+                              stale_sigma=args.stale_sigma, logit_scale=args.logit_scale)
+        return family, None, args.T
+    if args.file:
+        pair = as_automaton(load_pair(args.file), args.T)
+    elif args.family in SIM_FAMILIES:
+        pair = as_automaton(random_pair(args.family, args.seed, **_generator_params(args, args.family)), args.T)
+    elif args.family is None:
+        raise TRMInputError("give a policy-pair FILE.npz or --family NAME")
+    else:
+        raise TRMInputError(f"--family {args.family!r}: unknown; choose one of {', '.join(SIM_FAMILIES)}")
+    q = exact_quantities(pair, tv_seq_budget=0)
+    exact = {"J_roll": q.J_roll, "J_theta": q.J_theta, "objective_gap": q.J_theta - q.J_roll,
+             "surrogate": q.surrogate, "error": q.error, "kl_seq": q.kl_seq, "kl_seq_k1": q.kl_seq, "kl_seq_k3": q.kl_seq,
+             "kl_tok_max": q.kl_tok_max, "tv_tok_max": q.tv_tok_max}
+    return FiniteStateFamily(pair, device), exact, pair.T
 
 
 # ----------------------------------------------------------------------------- bounds
@@ -252,11 +331,13 @@ def _progress(total: int, unit: str):
 
 # ----------------------------------------------------------------------------- bench
 def cmd_bench(args) -> int:
+    if args.what == "sim":
+        return _bench_sim(args)
     if args.what != "exact":
-        raise TRMInputError(f"bench {args.what!r}: unknown benchmark; choose 'exact'")
+        raise TRMInputError(f"bench {args.what!r}: unknown benchmark; choose 'exact' or 'sim'")
     from numerics.benchmarks import bench_exact
 
-    records = bench_exact(args.states, args.vocab, args.T, args.repeats, args.seed)
+    records = bench_exact(args.states, (args.vocab or [64])[0], args.T or [4096, 16384, 65536], args.repeats, args.seed)
     base = records[0]
     for r in records:
         r["time_ratio_vs_first"] = r["seconds"] / base["seconds"]
@@ -268,6 +349,28 @@ def cmd_bench(args) -> int:
         for r in p["records"]:
             print(f"{r['S']:>5} {r['V']:>5} {r['T']:>8} {r['seconds']:>9.3f} {r['ns_per_position']:>12.0f} "
                   f"{r['time_ratio_vs_first']:>8.2f} {r['length_ratio_vs_first']:>6.0f}")
+
+    _emit(payload, args.json, human)
+    return 0
+
+
+def _bench_sim(args) -> int:
+    from gpu_sim.bench import bench_sim
+    from gpu_sim.device import resolve_device
+
+    device = resolve_device(args.device)
+    grid = [(b, t, v) for b in args.batch for t in (args.T or [4096]) for v in (args.vocab or [64, 256])]
+    records = bench_sim(device, grid, states=args.states, baseline_T=args.baseline_T, seed=args.seed)
+    payload = {"benchmark": "finite-state simulator vs per-step baseline", "records": records}
+
+    def human(p):
+        print(f"{'device':<8} {'batch':>6} {'T':>7} {'V':>6} {'fast tok/s':>12} {'baseline tok/s':>15} {'speedup':>8} {'peak MB':>8}")
+        for r in p["records"]:
+            peak = "-" if r["peak_device_bytes"] is None else f"{r['peak_device_bytes'] / 2**20:.0f}"
+            print(f"{r['device']:<8} {r['batch']:>6} {r['T']:>7} {r['V']:>6} {r['fast_tokens_per_s']:>12.3g} "
+                  f"{r['baseline_tokens_per_s']:>15.3g} {r['speedup']:>8.1f} {peak:>8}")
+            if "achieved_bandwidth_GBps" in r:
+                print(f"         achieved ≈{r['achieved_bandwidth_GBps']:.0f} GB/s of {r['copy_bandwidth_GBps']:.0f} GB/s copy bandwidth")
 
     _emit(payload, args.json, human)
     return 0
@@ -294,6 +397,25 @@ def _number(text: str) -> float:
     return value
 
 
+def _add_generator_args(p) -> None:
+    p.add_argument("--vocab", type=_positive_int, default=4)
+    p.add_argument("--states", type=_positive_int, default=8, help="automaton: number of states")
+    p.add_argument("--prompts", type=_positive_int, default=2)
+    p.add_argument("--k", type=_positive_int, default=2, help="kgram: window length")
+    p.add_argument("--cap", type=_positive_int, default=None, help="counter: count cap (default min(T, 32))")
+    p.add_argument("--time-dependent", action="store_true", help="automaton: policies of shape (T, S, V)")
+    p.add_argument("--binary-reward", action="store_true", help="tabular: rewards in {0, 1}")
+    p.add_argument("--mismatch", default="dense", help="none | dense | heavy | flips | temperature")
+    p.add_argument("--sigma", type=_number, default=0.1, help="logit noise scale")
+    p.add_argument("--df", type=_number, default=3.0, help="heavy: Student-t degrees of freedom")
+    p.add_argument("--rate", type=_number, default=0.05, help="flips: probability per context")
+    p.add_argument("--flip-sigma", type=_number, default=1.0, help="flips: noise scale of a flip")
+    p.add_argument("--tau", type=_number, default=1.1, help="temperature: rollout temperature")
+    p.add_argument("--fork-fraction", type=_number, default=0.2, help="share of high-entropy contexts")
+    p.add_argument("--peak", type=_number, default=4.0, help="logit lift of the dominant token elsewhere")
+    p.add_argument("--fork-scale", type=_number, default=0.5, help="logit scale at fork contexts")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="trm", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -315,24 +437,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--out", required=True, help="output .npz")
     p.add_argument("--T", type=_positive_int, default=8)
-    p.add_argument("--vocab", type=_positive_int, default=4)
-    p.add_argument("--states", type=_positive_int, default=8, help="automaton: number of states")
-    p.add_argument("--prompts", type=_positive_int, default=2)
-    p.add_argument("--k", type=_positive_int, default=2, help="kgram: window length")
-    p.add_argument("--cap", type=_positive_int, default=None, help="counter: count cap (default min(T, 32))")
-    p.add_argument("--time-dependent", action="store_true", help="automaton: policies of shape (T, S, V)")
-    p.add_argument("--binary-reward", action="store_true", help="tabular: rewards in {0, 1}")
-    p.add_argument("--mismatch", default="dense", help="none | dense | heavy | flips | temperature")
-    p.add_argument("--sigma", type=_number, default=0.1, help="logit noise scale")
-    p.add_argument("--df", type=_number, default=3.0, help="heavy: Student-t degrees of freedom")
-    p.add_argument("--rate", type=_number, default=0.05, help="flips: probability per context")
-    p.add_argument("--flip-sigma", type=_number, default=1.0, help="flips: noise scale of a flip")
-    p.add_argument("--tau", type=_number, default=1.1, help="temperature: rollout temperature")
-    p.add_argument("--fork-fraction", type=_number, default=0.2, help="share of high-entropy contexts")
-    p.add_argument("--peak", type=_number, default=4.0, help="logit lift of the dominant token elsewhere")
-    p.add_argument("--fork-scale", type=_number, default=0.5, help="logit scale at fork contexts")
+    _add_generator_args(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_random)
+
+    p = sub.add_parser("simulate", help="Monte-Carlo simulation of long sequences (torch; cpu or cuda)")
+    p.add_argument("file", nargs="?", help="policy pair (.npz); or use --family")
+    p.add_argument("--family", help="automaton | kgram | counter | tabular | neural")
+    p.add_argument("--T", type=_positive_int, help="sequence length")
+    p.add_argument("--samples", type=_positive_int, required=True, help="number of sequences")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--dtype", default="bfloat16", help="neural: rollout dtype (bfloat16 | float32)")
+    p.add_argument("--chunk", type=_positive_int, default=1024, help="sequences per chunk (bounds memory)")
+    p.add_argument("--block", type=_positive_int, default=256, help="positions per statistics block")
+    p.add_argument("--criterion", action="append", metavar="SPEC",
+                   help="masking criterion, e.g. trm_max:0.05 or 'trm_max:0.1,trm_avg:0.002' (AND); repeatable")
+    p.add_argument("--reference-delta", type=_number, default=0.05, help="δ of the exact TRM-Max reference")
+    p.add_argument("--checkpoints", type=_positive_int, nargs="+", help="lengths at which criteria are decided")
+    p.add_argument("--hidden", type=_positive_int, default=64, help="neural: hidden size")
+    p.add_argument("--stale-sigma", type=_number, default=0.0, help="neural: relative θ perturbation (staleness)")
+    p.add_argument("--logit-scale", type=_number, default=4.0, help="neural: logit scale (lower entropy when larger)")
+    _add_generator_args(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("bounds", help="every bound for your own T and divergences")
     p.add_argument("--T", type=_positive_int, required=True)
@@ -365,11 +493,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_tightness)
 
-    p = sub.add_parser("bench", help="benchmarks (not timed tests)")
-    p.add_argument("what", help="exact")
+    p = sub.add_parser("bench", help="benchmarks (not timed tests): exact | sim")
+    p.add_argument("what", help="exact (dynamic programme) or sim (simulator vs per-step baseline)")
     p.add_argument("--states", type=_positive_int, default=64)
-    p.add_argument("--vocab", type=_positive_int, default=64)
-    p.add_argument("--T", type=_positive_int, nargs="+", default=[4096, 16384, 65536])
+    p.add_argument("--vocab", type=_positive_int, nargs="+", default=None, help="default 64 (exact); 64 256 (sim)")
+    p.add_argument("--T", type=_positive_int, nargs="+", default=None,
+                   help="default 4096 16384 65536 (exact); 4096 (sim)")
+    p.add_argument("--batch", type=_positive_int, nargs="+", default=[1024, 8192], help="sim: batch sizes")
+    p.add_argument("--baseline-T", type=_positive_int, default=512, help="sim: positions timed for the baseline")
+    p.add_argument("--device", default="auto")
     p.add_argument("--repeats", type=_positive_int, default=3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")

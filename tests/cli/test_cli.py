@@ -149,3 +149,51 @@ def test_console_script_entry_point():
     result = subprocess.run([sys.executable, "-m", "trm", "bounds", "--T", "16", "--kl-max", "1e-3", "--json"],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0 and json.loads(result.stdout)["T"] == 16
+
+
+def test_simulate_json_contract(capsys, pair_file):
+    code, out, _ = run(capsys, "simulate", str(pair_file), "--samples", "200", "--device", "cpu",
+                       "--criterion", "trm_max:0.05", "--criterion", "seq_max_k2:2.5,seq_mean_k3:0.01", "--json")
+    payload = json.loads(out)
+    assert code == 0
+    for key in ("error", "objective_gap", "surrogate"):
+        assert set(payload[key]) == {"mean", "se", "n"} and payload[key]["n"] == 200
+    assert {"kl_tok_max_sampled", "kl_seq", "acceptance", "exact"} <= set(payload)
+    assert set(payload["acceptance"]) == {"trm_max:0.05", "seq_max_k2:2.5,seq_mean_k3:0.01", "reference"}
+    assert math.isclose(payload["exact"]["error"], json.loads(run(capsys, "exact", str(pair_file), "--json")[1])["error"])
+
+
+def test_simulate_generated_family_human(capsys):
+    code, out, _ = run(capsys, "simulate", "--family", "counter", "--T", "64", "--samples", "100", "--device", "cpu")
+    assert code == 0 and "±" in out and "exact" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["simulate", "--family", "nope", "--T", "8", "--samples", "10"], "unknown"),
+    (["simulate", "--family", "kgram", "--T", "8", "--samples", "10", "--criterion", "token_k1:0.5"], "lower_upper"),
+    (["simulate", "--family", "kgram", "--T", "8", "--samples", "10", "--device", "cuda:7"], "device"),
+    (["simulate", "--family", "kgram", "--T", "8", "--samples", "10", "--device", "tpu"], "device"),
+    (["simulate", "--family", "kgram", "--samples", "10"], "--T"),
+    (["simulate", "--samples", "10", "--T", "8"], "FILE.npz or --family"),
+    (["simulate", "--family", "neural", "--T", "8", "--samples", "10", "--dtype", "int8"], "dtype"),
+])
+def test_simulate_bad_input(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_simulate_rejects_non_positive_sizes(capsys):
+    for flag in ("--T", "--samples"):
+        argv = ["simulate", "--family", "kgram", "--T", "8", "--samples", "10"]
+        argv[argv.index(flag) + 1] = "0"
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 2
+        assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_bench_sim_small(capsys):
+    code, out, _ = run(capsys, "bench", "sim", "--batch", "16", "--T", "32", "--vocab", "8", "--baseline-T", "8",
+                       "--device", "cpu", "--json")
+    record = json.loads(out)["records"][0]
+    assert code == 0 and record["fast_tokens_per_s"] > 0 and record["baseline_tokens_per_s"] > 0

@@ -1,0 +1,148 @@
+"""The neural family: a small recurrent language model whose rollout and training copies differ
+the way real stacks do.
+
+π_roll is the model run in ``rollout_dtype`` (bfloat16 by default: weights and activations rounded,
+a real implementation divergence), optionally plus the synthetic logit noise of FIELD.md §3;
+π_θ is the same weights in float32, optionally perturbed (staleness: θ = roll weights plus
+Gaussian noise of relative scale ``stale_sigma`` on the output layer). Per-context D_KL and D_TV are
+exact over the whole vocabulary (computed in float32 from full log-probabilities as
+Σ p (expm1(d) − d), d = log q − log p, every term ≥ 0; accumulated in float64).
+
+Sampling uses torch.multinomial with an explicit generator. The θ-chain (for J(π_θ)) is coupled to
+the roll-chain by a per-step maximal coupling while their histories agree, and runs on its own
+afterwards. Reward: the share of tokens in the target set {v < V·target_fraction}, in [0, 1].
+"""
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from numerics.errors import TRMInputError
+from numerics.generators import MismatchModel
+
+
+class TinyRecurrentLM(nn.Module):
+    """Embedding → GRU cell → linear read-out; logits scaled by ``logit_scale``."""
+
+    def __init__(self, vocab: int, hidden: int, generator: torch.Generator, logit_scale: float = 4.0):
+        super().__init__()
+        self.vocab, self.hidden, self.logit_scale = vocab, hidden, logit_scale
+        self.embed = nn.Embedding(vocab, hidden)
+        self.cell = nn.GRUCell(hidden, hidden)
+        self.out = nn.Linear(hidden, vocab)
+        with torch.no_grad():
+            for p in self.parameters():
+                p.copy_(torch.randn(p.shape, generator=generator) / (p.shape[-1] ** 0.5 if p.ndim > 1 else 10.0))
+
+    def initial_state(self, batch: int, device, dtype) -> torch.Tensor:
+        return torch.zeros(batch, self.hidden, device=device, dtype=dtype)
+
+    def step(self, h: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        return self.cell(self.embed(tokens), h)
+
+    def logits(self, h: torch.Tensor) -> torch.Tensor:
+        return self.logit_scale * self.out(h)
+
+
+def rollout_noise(mismatch: MismatchModel, logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """The synthetic mismatch models on float32 rollout logits [B, V], drawn from ``generator``."""
+    kind = mismatch.kind
+    if kind == "none":
+        return logits
+    normal = lambda: torch.randn(logits.shape, generator=generator, device=logits.device, dtype=logits.dtype)
+    if kind == "dense":
+        return logits + mismatch.sigma * normal()
+    if kind == "heavy":
+        df = max(1, round(mismatch.df))
+        chi2 = sum(normal() ** 2 for _ in range(df)) / df
+        return logits + mismatch.sigma * normal() / chi2.sqrt()
+    if kind == "flips":
+        flip = torch.rand(logits.shape[0], 1, generator=generator, device=logits.device) < mismatch.rate
+        return logits + torch.where(flip, mismatch.flip_sigma * normal(), mismatch.sigma * normal())
+    return logits / mismatch.tau
+
+
+def _kl_tv(logp: torch.Tensor, logq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    p = logp.exp()
+    d = logq - logp
+    kl = (p * (torch.expm1(d) - d)).sum(-1)
+    tv = 0.5 * (logq.exp() - p).abs().sum(-1)
+    return kl, tv
+
+
+class NeuralFamily:
+    name = "neural"
+
+    def __init__(self, vocab: int = 256, hidden: int = 64, *, device: torch.device, seed: int = 0,
+                 rollout_dtype: torch.dtype = torch.bfloat16, mismatch: MismatchModel = MismatchModel("none"),
+                 stale_sigma: float = 0.0, logit_scale: float = 4.0, target_fraction: float = 0.25):
+        if not 2 <= vocab <= 32768:
+            raise TRMInputError(f"vocab = {vocab}: the neural family supports 2 … 32768 tokens")
+        if hidden < 1:
+            raise TRMInputError(f"hidden = {hidden}: must be at least 1")
+        if not 0 < target_fraction <= 1:
+            raise TRMInputError(f"target_fraction = {target_fraction}: must lie in (0, 1]")
+        if stale_sigma < 0:
+            raise TRMInputError(f"stale_sigma = {stale_sigma}: must be non-negative")
+        g = torch.Generator().manual_seed(seed)
+        base = TinyRecurrentLM(vocab, hidden, g, logit_scale)
+        self.theta_model = copy.deepcopy(base).to(device=device, dtype=torch.float32).eval()
+        if stale_sigma > 0:
+            with torch.no_grad():
+                w = self.theta_model.out.weight
+                noise = torch.randn(w.shape, generator=g).to(device)
+                w.add_(stale_sigma * w.abs().mean() * noise)
+        self.roll_model = copy.deepcopy(base).to(device=device, dtype=rollout_dtype).eval()
+        self.rollout_dtype, self.mismatch, self.device = rollout_dtype, mismatch, device
+        self.V = vocab
+        self.target = max(1, int(round(vocab * target_fraction)))
+
+    def state_bytes(self) -> int:
+        return sum(p.numel() * p.element_size() for m in (self.theta_model, self.roll_model) for p in m.parameters())
+
+    @torch.no_grad()
+    def run_chunk(self, batch: int, T: int, running, generator: torch.Generator, block: int = 64):
+        dev, V = self.device, self.V
+        start = torch.randint(0, V, (batch,), generator=generator, device=dev)
+        h_r = self.roll_model.step(self.roll_model.initial_state(batch, dev, self.rollout_dtype), start)
+        h_t = self.theta_model.step(self.theta_model.initial_state(batch, dev, torch.float32), start)
+        h_q = h_t.clone()
+        together = torch.ones(batch, dtype=torch.bool, device=dev)
+        hits_r = torch.zeros(batch, dtype=torch.float64, device=dev)
+        hits_q = torch.zeros(batch, dtype=torch.float64, device=dev)
+        running.start_chunk(batch)
+        t = 0
+        while t < T:
+            tau = min(block, running.next_boundary(t) - t)
+            lr_b = torch.empty((tau, batch), dtype=torch.float64, device=dev)
+            kl_b = torch.empty_like(lr_b)
+            tv_b = torch.empty_like(lr_b)
+            for i in range(tau):
+                logits_r = rollout_noise(self.mismatch, self.roll_model.logits(h_r).float(), generator)
+                logp = torch.log_softmax(logits_r, -1)
+                logq = torch.log_softmax(self.theta_model.logits(h_t), -1)
+                y = torch.multinomial(logp.exp(), 1, generator=generator).squeeze(1)
+                p_y = logp.gather(1, y[:, None]).squeeze(1)
+                q_y = logq.gather(1, y[:, None]).squeeze(1)
+                kl, tv = _kl_tv(logp, logq)
+                lr_b[i], kl_b[i], tv_b[i] = (q_y - p_y).double(), kl.double(), tv.double()
+                # θ-chain: maximal coupling while the histories agree, its own law afterwards
+                keep = torch.rand(batch, generator=generator, device=dev) < torch.exp(q_y - p_y).clamp(max=1.0)
+                residual = (logq.exp() - logp.exp()).clamp(min=0.0)
+                residual = torch.where(residual.sum(-1, keepdim=True) > 0, residual, logq.exp())
+                y_coupled = torch.where(keep, y, torch.multinomial(residual, 1, generator=generator).squeeze(1))
+                own = torch.log_softmax(self.theta_model.logits(h_q), -1).exp()
+                y_free = torch.multinomial(own, 1, generator=generator).squeeze(1)
+                y_q = torch.where(together, y_coupled, y_free)
+                together &= y_q == y
+                hits_r += (y < self.target).double()
+                hits_q += (y_q < self.target).double()
+                h_r = self.roll_model.step(h_r, y)
+                h_t = self.theta_model.step(h_t, y)
+                h_q = self.theta_model.step(h_q, y_q)
+            running.update(lr_b, kl_b, tv_b)
+            t += tau
+        running.end_chunk()
+        return hits_r / T, hits_q / T

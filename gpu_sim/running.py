@@ -1,0 +1,163 @@
+"""Per-sequence running statistics over blocks of positions, and criteria decisions at checkpoints.
+
+A family simulator feeds blocks of shape [τ, B] (positions × sequences) of the sampled-token log
+ratio ℓ_t = log π_θ(y_t|c_t) − log π_roll(y_t|c_t) (float64) and the exact per-context D_KL and
+D_TV; nothing of shape [B, T, V] is ever held. Blocks end at checkpoints, where every criterion is
+decided for every sequence of the chunk and counted against the exact reference TRM-Max.
+All state lives on the simulation device in float64; nothing syncs with the host until results
+are read.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from gpu_sim.criteria import LOG_RATIO_CLAMP, Criterion, check_not_mixed
+from numerics.bounds import length_neutral_weights
+
+
+class RunningStats:
+    def __init__(self, T: int, checkpoints: list[int], criteria: list[Criterion], reference_delta: float,
+                 device: torch.device):
+        self.T, self.device = T, device
+        self.checkpoints = sorted(set(int(c) for c in checkpoints if 1 <= c <= T) | {T})
+        self.criteria = criteria
+        for criterion in criteria:
+            check_not_mixed(criterion)
+        self.reference_delta = reference_delta
+        f64 = dict(dtype=torch.float64, device=device)
+        self.pos_kl = torch.zeros(T, **f64)
+        self.pos_tv = torch.zeros(T, **f64)
+        self.max_kl_seen = torch.zeros((), **f64)
+        self.max_tv_seen = torch.zeros((), **f64)
+        n_cp, n_cr = len(self.checkpoints), len(criteria)
+        self.accepted = torch.zeros(n_cr, n_cp, **f64)      # sequences accepted (token criteria: tokens kept)
+        self.false_mask = torch.zeros(n_cr, n_cp, **f64)
+        self.missed = torch.zeros(n_cr, n_cp, **f64)
+        self.reference_accepted = torch.zeros(n_cp, **f64)
+        self.sequences = 0
+        self._ln = {}
+        for clause in {c for cr in criteria for c in cr.clauses if c.name == "ln_trm"}:
+            eps = math.sqrt(clause.ln_delta / 2)
+            for T_c in self.checkpoints:
+                w = length_neutral_weights(T_c, clause.ln_delta, eps)
+                self._ln[(clause.ln_delta, T_c)] = (torch.as_tensor(w, **f64), float(w.sum()))
+
+    def next_boundary(self, t: int) -> int:
+        """The first checkpoint strictly after position t (blocks must end there)."""
+        return next(c for c in self.checkpoints if c > t)
+
+    def start_chunk(self, batch: int) -> None:
+        f64 = dict(dtype=torch.float64, device=self.device)
+        zeros = lambda: torch.zeros(batch, **f64)
+        self.batch = batch
+        self.t = 0
+        self.s = {k: zeros() for k in ("sum_kl", "sum_lr", "sum_lr_raw", "sum_k2", "sum_k3", "sum_x", "sum_absx")}
+        self.s["max_kl"] = zeros()
+        self.s["max_k2"] = zeros()
+        self.s["max_k3"] = zeros()
+        self.ln_sums = {key: zeros() for key in self._ln}
+        self.token_kept = [zeros() for _ in self.criteria]
+
+    def update(self, log_ratio: torch.Tensor, kl: torch.Tensor, tv: torch.Tensor) -> None:
+        """One block [τ, B] starting at the current position; must not cross a checkpoint."""
+        tau = log_ratio.shape[0]
+        t0, t1 = self.t, self.t + tau
+        if t1 > self.next_boundary(t0):
+            raise ValueError("a block crossed a checkpoint")
+        s = self.s
+        lr = log_ratio.clamp(-LOG_RATIO_CLAMP, LOG_RATIO_CLAMP)
+        k2 = 0.5 * lr * lr
+        k3 = torch.expm1(lr) - lr
+        x = torch.expm1(log_ratio)                      # ρ_t − 1, exact (unclamped)
+        s["sum_kl"] += kl.sum(0)
+        s["max_kl"] = torch.maximum(s["max_kl"], kl.max(0).values)
+        s["sum_lr"] += lr.sum(0)
+        s["sum_lr_raw"] += log_ratio.sum(0)
+        s["sum_k2"] += k2.sum(0)
+        s["sum_k3"] += k3.sum(0)
+        s["max_k2"] = torch.maximum(s["max_k2"], k2.max(0).values)
+        s["max_k3"] = torch.maximum(s["max_k3"], k3.max(0).values)
+        s["sum_x"] += x.sum(0)
+        s["sum_absx"] += x.abs().sum(0)
+        for (delta, T_c), (w, _) in self._ln.items():
+            if T_c > t0:
+                self.ln_sums[(delta, T_c)] += (x.abs() * w[t0:t1, None]).sum(0)
+        for i, criterion in enumerate(self.criteria):
+            if criterion.token_level:
+                keep = torch.ones_like(lr, dtype=torch.bool)
+                for clause in criterion.clauses:
+                    keep &= _token_keep(clause, lr, k2, k3)
+                self.token_kept[i] += keep.sum(0, dtype=torch.float64)
+        self.pos_kl[t0:t1] += kl.sum(1)
+        self.pos_tv[t0:t1] += tv.sum(1)
+        self.max_kl_seen = torch.maximum(self.max_kl_seen, kl.max())
+        self.max_tv_seen = torch.maximum(self.max_tv_seen, tv.max())
+        self.t = t1
+        if t1 in self.checkpoints:
+            self._decide(self.checkpoints.index(t1), t1)
+
+    def _decide(self, j: int, T_c: int) -> None:
+        reference = self.s["max_kl"] <= self.reference_delta
+        self.reference_accepted[j] += reference.sum(dtype=torch.float64)
+        for i, criterion in enumerate(self.criteria):
+            if criterion.token_level:
+                self.accepted[i, j] += self.token_kept[i].sum()
+                continue
+            accept = torch.ones(self.batch, dtype=torch.bool, device=self.device)
+            for clause in criterion.clauses:
+                accept &= self._sequence_accept(clause, T_c)
+            self.accepted[i, j] += accept.sum(dtype=torch.float64)
+            self.false_mask[i, j] += (~accept & reference).sum(dtype=torch.float64)
+            self.missed[i, j] += (accept & ~reference).sum(dtype=torch.float64)
+
+    def _sequence_accept(self, clause, T_c: int) -> torch.Tensor:
+        s, name = self.s, clause.name
+        if name == "trm_max":
+            return s["max_kl"] <= clause.threshold
+        if name == "trm_avg":
+            return s["sum_kl"] / T_c <= clause.threshold
+        if name == "ser":
+            return s["sum_absx"] / T_c <= clause.threshold
+        if name == "ln_trm":
+            _, Z = self._ln[(clause.ln_delta, T_c)]
+            W = self.ln_sums[(clause.ln_delta, T_c)]
+            return W <= clause.threshold * Z if Z > 0 else torch.ones_like(W, dtype=torch.bool)
+        if name in ("seq_sum_k1", "seq_mean_k1"):
+            value = s["sum_lr"] / (T_c if name == "seq_mean_k1" else 1)
+            return (value >= math.log(clause.lower)) & (value <= math.log(clause.upper))
+        agg, k = name.split("_")[1], name.split("_")[2]
+        if agg == "max":
+            return s[f"max_{k}"] <= clause.threshold
+        total = s[f"sum_{k}"]
+        return (total / T_c if agg == "mean" else total) <= clause.threshold
+
+    def end_chunk(self) -> None:
+        self.sequences += self.batch
+
+    def acceptance(self) -> dict:
+        """{criterion text: {"T": [...], "acceptance": [...], "false_mask": [...], "missed_violation": [...]}}.
+
+        Rates are fractions of all sequences; for token criteria, 'token_keep_rate' is the fraction
+        of tokens kept (false masks and missed violations are not defined for token masks)."""
+        n = self.sequences
+        out = {}
+        acc, fm, mv = (a.cpu().numpy() for a in (self.accepted, self.false_mask, self.missed))
+        for i, criterion in enumerate(self.criteria):
+            if criterion.token_level:
+                tokens = n * np.asarray(self.checkpoints, dtype=np.float64)
+                out[criterion.text] = {"T": list(self.checkpoints), "token_keep_rate": list(acc[i] / tokens)}
+            else:
+                out[criterion.text] = {"T": list(self.checkpoints), "acceptance": list(acc[i] / n),
+                                       "false_mask": list(fm[i] / n), "missed_violation": list(mv[i] / n)}
+        out["reference"] = {"T": list(self.checkpoints), "criterion": f"trm_max:{self.reference_delta:g} (exact KL)",
+                            "acceptance": list(self.reference_accepted.cpu().numpy() / n)}
+        return out
+
+
+def _token_keep(clause, lr, k2, k3) -> torch.Tensor:
+    if clause.name == "token_k1":
+        return (lr >= math.log(clause.lower)) & (lr <= math.log(clause.upper))
+    return (k2 if clause.name == "token_k2" else k3) <= clause.threshold
