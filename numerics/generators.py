@@ -199,3 +199,18 @@ def sparse_violation_pair(p: float) -> AutomatonPair:
     roll = np.array([[p, 1 - p], [0.5, 0.5], [0.5, 0.5], [0.5, 0.5]])
     theta = np.array([[p, 1 - p], [a, 1 - a], [0.5, 0.5], [0.5, 0.5]])
     return AutomatonPair(np.array([1.0, 0, 0, 0]), next_state, roll, theta, np.array([0.0, 0, 0, 1.0]), 2)
+
+
+def independent_violation_pair(p: float, T: int, theta_bad: tuple[float, float] = (0.5, 0.5)) -> AutomatonPair:
+    """Violations that occur independently at every position with probability p.
+
+    Two states A, B; in both π_roll = (1 − p, p) and token 1 leads to B, so every context is B with
+    probability p independently (the initial one too). π_θ = π_roll in A and ``theta_bad`` in B, so
+    D_KL = 0 in A and D_KL(B) > 0 (≈ 0.68 for the default and small p): TRM-Max with δ below D_KL(B)
+    accepts with probability (1 − p)^T. Reward 1 for ending in B.
+    """
+    if not 0.0 < p < 1.0:
+        raise TRMInputError(f"p = {p}: a violation probability must lie in (0, 1)")
+    roll = np.array([[1 - p, p], [1 - p, p]])
+    theta = np.array([[1 - p, p], list(theta_bad)])
+    return AutomatonPair(np.array([1 - p, p]), np.array([[0, 1], [0, 1]]), roll, theta, np.array([0.0, 1.0]), T)

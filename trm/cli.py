@@ -487,6 +487,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_proofs)
 
+    sub.add_parser("figures", help="regenerate every figure and table: trm figures [--only NAME ...] [--fast] "
+                                   "[--device D] [--out DIR] (same as python -m figures)")
+
     p = sub.add_parser("tightness", help="largest |Error|/bound and sup_R|Error|/bound over random pairs")
     p.add_argument("--samples", type=_positive_int, default=500)
     p.add_argument("--seed", type=int, default=0)
@@ -510,6 +513,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["figures"]:
+        # the figure builder has its own options; hand them over untouched
+        from figures.cli import main as figures_main
+
+        return figures_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

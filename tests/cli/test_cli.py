@@ -197,3 +197,10 @@ def test_bench_sim_small(capsys):
                        "--device", "cpu", "--json")
     record = json.loads(out)["records"][0]
     assert code == 0 and record["fast_tokens_per_s"] > 0 and record["baseline_tokens_per_s"] > 0
+
+
+def test_trm_figures_delegates(capsys, tmp_path):
+    code = main(["figures", "--only", "tables", "--fast", "--out", str(tmp_path / "o"), "--cache", str(tmp_path / "c")])
+    assert code == 0 and (tmp_path / "o" / "tables.png").exists()
+    assert main(["figures", "--only", "nope"]) == 2
+    assert "unknown figure" in capsys.readouterr().err

@@ -14,7 +14,7 @@ from gpu_sim.finite_state import FiniteStateFamily
 from gpu_sim.neural import NeuralFamily
 from gpu_sim.simulate import SimulationConfig, simulate
 from numerics.exact import exact_quantities
-from numerics.generators import MismatchModel, random_automaton
+from numerics.generators import MismatchModel, independent_violation_pair, random_automaton
 from numerics.pair import AutomatonPair
 
 Z = 5.0
@@ -41,20 +41,10 @@ def test_estimates_agree_with_the_exact_engine(sim_device, T, samples):
     assert np.allclose(result.tv_pos_mean.mean(), q.tv_pos_mean.mean(), rtol=0.05)
 
 
-def _independent_violations(p: float, T: int) -> AutomatonPair:
-    """Two states A, B; in both, π_roll = (1 − p, p) and token 1 leads to B, so every context is B
-    with probability p independently. π_θ = π_roll in A and (½, ½) in B (D_KL ≈ 0.68 there), so
-    TRM-Max(δ = 0.05) accepts with probability (1 − p)^T (the initial context is B with probability p)."""
-    roll = np.array([[1 - p, p], [1 - p, p]])
-    theta = np.array([[1 - p, p], [0.5, 0.5]])
-    next_state = np.array([[0, 1], [0, 1]])
-    return AutomatonPair(np.array([1 - p, p]), next_state, roll, theta, np.array([0.0, 1.0]), T)
-
-
 @pytest.mark.statistical
 def test_acceptance_matches_independent_violations(sim_device):
     p, T = 2e-3, 1024
-    pair = _independent_violations(p, T)
+    pair = independent_violation_pair(p, T)
     q = exact_quantities(pair, tv_seq_budget=0)
     assert q.kl_tok_max > 0.05
     n = 8192

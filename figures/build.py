@@ -1,0 +1,45 @@
+"""Compute (or reuse cached) data and render each figure."""
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+from figures import cache, render
+from figures.config import FigureConfig
+from figures.registry import FIGURES
+from numerics.errors import TRMInputError
+
+DEFAULT_OUT = Path(__file__).with_name("out")
+DEFAULT_CACHE = Path(__file__).with_name("cache")
+
+
+def figure_data(module, cfg: FigureConfig, cache_dir: Path, progress=None, refresh: bool = False) -> dict:
+    """The figure's data: from the cache when its key (configuration and module source) matches."""
+    key = cfg.key(inspect.getsource(module))
+    name = f"{module.NAME}-{'fast' if cfg.fast else 'full'}"
+    if not refresh:
+        data = cache.load(cache_dir, name, key)
+        if data is not None:
+            return data
+    kwargs = {"progress": progress} if "progress" in inspect.signature(module.compute).parameters else {}
+    data = module.compute(cfg, **kwargs)
+    cache.save(cache_dir, name, data, cache.provenance(cfg, key))
+    return cache.load(cache_dir, name, key)
+
+
+def build(names=None, cfg: FigureConfig = FigureConfig(), out_dir: Path = DEFAULT_OUT, cache_dir: Path = DEFAULT_CACHE,
+          progress=None, refresh: bool = False) -> list[Path]:
+    names = list(FIGURES) if not names else names
+    unknown = [n for n in names if n not in FIGURES]
+    if unknown:
+        raise TRMInputError(f"--only {', '.join(unknown)}: unknown figure; choose from {', '.join(FIGURES)}")
+    written = []
+    for name in names:
+        module = FIGURES[name]
+        data = figure_data(module, cfg, Path(cache_dir), progress=None, refresh=refresh)
+        written += render.save(module.plot(data), Path(out_dir), name)
+        if hasattr(module, "write_extra"):
+            written += module.write_extra(data, Path(out_dir))
+        if progress is not None:
+            progress(name)
+    return written
