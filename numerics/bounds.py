@@ -98,36 +98,28 @@ class BoundInputs:
         d = _check_value("kl-max (δ)", kl_tok_max, allow_inf=True)
         notes = []
         eps_cap = float(_scalar_function("worst_eps")(_finite(d)))
-        if tv_tok_max is None:
-            e = eps_cap
-            notes.append("tv_tok_max: worst case min(1, sqrt(δ/2))")
-        else:
-            e = _check_value("tv-max (ε)", tv_tok_max)
-            if e > eps_cap * (1 + CONSISTENCY_RTOL):
-                raise TRMInputError(
-                    f"--tv-max {e:g} exceeds the Pinsker cap min(1, sqrt(δ/2)) = {eps_cap:g} of --kl-max {d:g}: "
-                    "ε ≤ min(1, sqrt(δ/2)) must hold")
+        e = _capped_input("tv-max", "ε", tv_tok_max, eps_cap, "the Pinsker cap min(1, sqrt(δ/2))",
+                          "ε ≤ min(1, sqrt(δ/2)) must hold", notes)
         kl_cap = float(_scalar_function("worst_kl_seq")(_finite(d), T)) if math.isfinite(d) else math.inf
-        if kl_seq is None:
-            D = kl_cap
-            notes.append("kl_seq: worst case Tδ")
-        else:
-            D = _check_value("kl-seq (D_KL^seq)", kl_seq, allow_inf=True)
-            if D > kl_cap * (1 + CONSISTENCY_RTOL):
-                raise TRMInputError(
-                    f"--kl-seq {D:g} exceeds T·δ = {kl_cap:g}: the KL chain rule gives D_KL^seq ≤ T·D_KL^(tok,max)")
-        tv_cap = pinsker_cap(D)
-        if tv_seq is None:
-            tv = tv_cap
-            notes.append("tv_seq: worst case min(1, sqrt(D_KL^seq/2))")
-        else:
-            tv = _check_value("tv-seq (D_TV^seq)", tv_seq)
-            if tv > tv_cap * (1 + CONSISTENCY_RTOL):
-                raise TRMInputError(
-                    f"--tv-seq {tv:g} exceeds the Pinsker cap min(1, sqrt(D_KL^seq/2)) = {tv_cap:g}: "
-                    "D_TV^seq ≤ min(1, sqrt(D_KL^seq/2)) must hold")
+        D = _capped_input("kl-seq", "D_KL^seq", kl_seq, kl_cap, "T·δ",
+                          "the KL chain rule gives D_KL^seq ≤ T·D_KL^(tok,max)", notes, allow_inf=True)
+        tv = _capped_input("tv-seq", "D_TV^seq", tv_seq, pinsker_cap(D), "the Pinsker cap min(1, sqrt(D_KL^seq/2))",
+                           "D_TV^seq ≤ min(1, sqrt(D_KL^seq/2)) must hold", notes)
         notes.append("tv_pos_mean: worst case D̄_t ≡ ε")
         return cls(T, d, e, D, tv, np.full(T, e), tuple(notes))
+
+
+def _capped_input(flag: str, symbol: str, value, cap: float, cap_text: str, relation: str, notes: list,
+                  allow_inf: bool = False) -> float:
+    """The given input, checked against the cap its relation to the other inputs imposes; or, when
+    missing, the cap itself (its worst case), recorded in ``notes``."""
+    if value is None:
+        notes.append(f"{symbol}: worst case {cap_text} = {cap:.6g}")
+        return cap
+    v = _check_value(f"{flag} ({symbol})", value, allow_inf=allow_inf)
+    if v > cap * (1 + CONSISTENCY_RTOL):
+        raise TRMInputError(f"--{flag} {v:g} exceeds {cap_text} = {cap:g}: {relation}")
+    return v
 
 
 def _check_horizon(T) -> int:
