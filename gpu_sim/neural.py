@@ -19,6 +19,7 @@ import copy
 import torch
 from torch import nn
 
+from gpu_sim.divergence import kl_tv_from_log_probs
 from numerics.errors import TRMInputError
 from numerics.generators import MismatchModel
 
@@ -62,14 +63,6 @@ def rollout_noise(mismatch: MismatchModel, logits: torch.Tensor, generator: torc
         flip = torch.rand(logits.shape[0], 1, generator=generator, device=logits.device) < mismatch.rate
         return logits + torch.where(flip, mismatch.flip_sigma * normal(), mismatch.sigma * normal())
     return logits / mismatch.tau
-
-
-def _kl_tv(logp: torch.Tensor, logq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    p = logp.exp()
-    d = logq - logp
-    kl = (p * (torch.expm1(d) - d)).sum(-1)
-    tv = 0.5 * (logq.exp() - p).abs().sum(-1)
-    return kl, tv
 
 
 class NeuralFamily:
@@ -126,7 +119,7 @@ class NeuralFamily:
                 y = torch.multinomial(logp.exp(), 1, generator=generator).squeeze(1)
                 p_y = logp.gather(1, y[:, None]).squeeze(1)
                 q_y = logq.gather(1, y[:, None]).squeeze(1)
-                kl, tv = _kl_tv(logp, logq)
+                kl, tv = kl_tv_from_log_probs(logp, logq)
                 lr_b[i], kl_b[i], tv_b[i] = (q_y - p_y).double(), kl.double(), tv.double()
                 # θ-chain: maximal coupling while the histories agree, its own law afterwards
                 keep = torch.rand(batch, generator=generator, device=dev) < torch.exp(q_y - p_y).clamp(max=1.0)

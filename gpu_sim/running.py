@@ -99,6 +99,15 @@ class RunningStats:
         if t1 in self.checkpoints:
             self._decide(self.checkpoints.index(t1), t1)
 
+    def accepts(self, criterion: Criterion) -> torch.Tensor:
+        """[B] bool: the sequence criterion's decision on the prefixes seen so far (all clauses AND-ed)."""
+        if criterion.token_level:
+            raise ValueError(f"{criterion.text!r} is a token mask, not a sequence decision")
+        accept = torch.ones(self.batch, dtype=torch.bool, device=self.device)
+        for clause in criterion.clauses:
+            accept &= self._sequence_accept(clause, self.t)
+        return accept
+
     def _decide(self, j: int, T_c: int) -> None:
         reference = self.s["max_kl"] <= self.reference_delta
         self.reference_accepted[j] += reference.sum(dtype=torch.float64)
@@ -106,9 +115,7 @@ class RunningStats:
             if criterion.token_level:
                 self.accepted[i, j] += self.token_kept[i].sum()
                 continue
-            accept = torch.ones(self.batch, dtype=torch.bool, device=self.device)
-            for clause in criterion.clauses:
-                accept &= self._sequence_accept(clause, T_c)
+            accept = self.accepts(criterion)
             self.accepted[i, j] += accept.sum(dtype=torch.float64)
             self.false_mask[i, j] += (~accept & reference).sum(dtype=torch.float64)
             self.missed[i, j] += (accept & ~reference).sum(dtype=torch.float64)

@@ -12,14 +12,20 @@ import numpy as np
 def token_kl(roll: np.ndarray, theta: np.ndarray) -> np.ndarray:
     """D_KL(π_roll ‖ π_θ) over the last axis; shape [..., V] → [...]; +inf on support mismatch.
 
-    Evaluated as Σ_(p>0) p (x − log1p(x)) + Σ_(p=0) q with x = q/p − 1, which equals
-    Σ_v p log(p/q) when both laws sum to 1. Every term is ≥ 0, so nearly equal laws (the regime of
-    interest, KL ~ 1e-8 and below) keep their relative accuracy, where the textbook
-    Σ p (log p − log q) cancels down to an absolute error of ~1e-16.
+    Each term p log(p/q) is evaluated in the form that keeps its accuracy:
+      near 1 (|x| ≤ ½ with x = q/p − 1, q − p exact by Sterbenz): p (x − log1p x) − p x, where the
+      −p x parts sum to Σ(p − q) over p's support = the mass of θ outside it (0 for full support);
+      far from 1: p (log p − log q) directly, with no cancellation inside the term.
+    Every near term p (x − log1p x) is ≥ 0, so nearly equal laws (KL ~ 1e-8 and below) keep their
+    relative accuracy, where the textbook Σ p (log p − log q) cancels to ~1e-16 absolute.
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         x = np.divide(theta - roll, roll, out=np.zeros_like(roll), where=roll > 0)
-        terms = np.where(roll > 0, roll * (x - np.log1p(x)), 0.0)
+        near = np.abs(x) <= 0.5
+        safe_x = np.where(near, x, 0.0)
+        near_terms = roll * (safe_x - np.log1p(safe_x))
+        far_terms = roll * (np.log(np.where(roll > 0, roll, 1.0)) - np.log(theta)) + (theta - roll)
+        terms = np.where(roll > 0, np.where(near, near_terms, far_terms), 0.0)
     off_support = np.where(roll > 0, 0.0, theta).sum(axis=-1)
     return terms.sum(axis=-1) + off_support
 

@@ -204,3 +204,15 @@ def test_trm_figures_delegates(capsys, tmp_path):
     assert code == 0 and (tmp_path / "o" / "tables.png").exists()
     assert main(["figures", "--only", "nope"]) == 2
     assert "unknown figure" in capsys.readouterr().err
+
+
+def test_train_json(capsys):
+    code, out, _ = run(capsys, "train", "--objective", "trm_max:0.05", "--T", "8", "--hidden", "8", "--prompts", "2",
+                       "--group", "2", "--steps", "2", "--pretrain-steps", "1", "--json")
+    payload = json.loads(out)
+    assert code == 0 and payload["config"]["objective"] == "trm_max:0.05" and len(payload["val_reward"]) == 3
+
+
+def test_train_bad_objective(capsys):
+    code, _, err = run(capsys, "train", "--objective", "token_k1:0.5_2", "--steps", "1")
+    assert code == 2 and "sequence criterion" in err
