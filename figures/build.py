@@ -13,9 +13,19 @@ DEFAULT_OUT = Path(__file__).with_name("out")
 DEFAULT_CACHE = Path(__file__).with_name("cache")
 
 
+ROOT = Path(__file__).resolve().parents[1]
+LAYERS = ("proofs", "numerics", "gpu_sim")
+
+
+def _code_fingerprint() -> str:
+    """The source of every layer a figure's data depends on (proofs, numerics, gpu_sim)."""
+    return "".join(path.read_text() for layer in LAYERS for path in sorted((ROOT / layer).rglob("*.py")))
+
+
 def figure_data(module, cfg: FigureConfig, cache_dir: Path, progress=None, refresh: bool = False) -> dict:
-    """The figure's data: from the cache when its key (configuration and module source) matches."""
-    key = cfg.key(inspect.getsource(module))
+    """The figure's data: from the cache when its key (configuration, the figure module's source and
+    the source of the layers below) matches."""
+    key = cfg.key(inspect.getsource(module) + _code_fingerprint())
     name = f"{module.NAME}-{'fast' if cfg.fast else 'full'}"
     if not refresh:
         data = cache.load(cache_dir, name, key)
