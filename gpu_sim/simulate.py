@@ -110,7 +110,7 @@ def simulate(family, config: SimulationConfig, device: torch.device, exact: dict
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     start = time.perf_counter()
-    R_roll, R_theta, S, kl_sum, lr_sum, x_sum = [], [], [], [], [], []
+    R_roll, R_theta, S, kl_sum, lr_sum = [], [], [], [], []
     done = 0
     while done < config.samples:
         batch = min(config.chunk, config.samples - done)

@@ -10,7 +10,6 @@ import math
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
-import numpy as np
 import sympy as sp
 
 from numerics.bounds import BoundInputs, evaluate_bounds

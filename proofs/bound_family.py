@@ -79,7 +79,6 @@ def tightness_example():
 
 
 def _sharp_constants() -> Derivation:
-    s = sp.Symbol("s", positive=True)
     steps = [
         numeric("|g_t(c)| ≤ D_TV(c)", "osc(Q_t) ≤ 1 because Q_t ∈ [0, 1]", "tests/numerics/test_lemmas.py::test_advantage_bound"),
         numeric("|V_(t+1)^roll − V_(t+1)^θ| ≤ TV of the future laws", "R ∈ [0, 1]",

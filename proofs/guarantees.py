@@ -5,7 +5,7 @@ import sympy as sp
 
 from proofs.bounds import BOUND_TERMS, independent_acceptance, length_neutral_weight
 from proofs.derivation import Derivation, Step, numeric
-from proofs.symbols import T, dbar, delta, eps, k, t
+from proofs.symbols import T, dbar, delta, k, t
 
 BOUNDS_TESTS = "tests/numerics/test_bounds_hold.py"
 s = sp.Symbol("s", positive=True)

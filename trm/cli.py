@@ -100,7 +100,7 @@ def _human_exact(payload: dict) -> None:
 
 # ----------------------------------------------------------------------------- random
 def _generator_params(args, family: str) -> dict:
-    from numerics.generators import EntropyProfile, MismatchModel
+    from numerics.generators import EntropyProfile
 
     profile = EntropyProfile(args.fork_fraction, args.peak, args.fork_scale)
     params = {"T": args.T, "profile": profile, "mismatch": _mismatch(args)}
