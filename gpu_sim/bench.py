@@ -1,7 +1,10 @@
 """`trm bench sim`: sampled tokens per second of the fast finite-state path against the per-step
-baseline, measured in the same run, with peak memory (CUDA) and achieved bandwidth (CUDA)."""
+baseline, measured in the same run, with peak memory (CUDA: allocator peak; always: the process's
+peak resident set so far, a high-water mark that includes torch itself) and, on CUDA, achieved
+bandwidth."""
 from __future__ import annotations
 
+import resource
 import time
 
 import numpy as np
@@ -63,7 +66,8 @@ def bench_sim(device: torch.device, grid, states: int = 64, baseline_T: int | No
         bytes_per_token = 8 * (3 + 2 * 6 + 4 + 3)
         record = {"device": str(device), "batch": batch, "T": T, "V": V, "S": states,
                   "fast_tokens_per_s": fast_rate, "baseline_tokens_per_s": base_rate, "speedup": fast_rate / base_rate,
-                  "baseline_T": T_base, "peak_device_bytes": peak}
+                  "baseline_T": T_base, "peak_device_bytes": peak,
+                  "process_peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
         if peak_bw is not None:
             record["achieved_bandwidth_GBps"] = fast_rate * bytes_per_token / 1e9
             record["copy_bandwidth_GBps"] = peak_bw / 1e9

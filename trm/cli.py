@@ -386,11 +386,13 @@ def _bench_sim(args) -> int:
     payload = {"benchmark": "finite-state simulator vs per-step baseline", "records": records}
 
     def human(p):
-        print(f"{'device':<8} {'batch':>6} {'T':>7} {'V':>6} {'fast tok/s':>12} {'baseline tok/s':>15} {'speedup':>8} {'peak MB':>8}")
+        print(f"{'device':<8} {'batch':>6} {'T':>7} {'V':>6} {'fast tok/s':>12} {'baseline tok/s':>15} {'speedup':>8} "
+              f"{'device MB':>9} {'RSS MB':>7}")
         for r in p["records"]:
             peak = "-" if r["peak_device_bytes"] is None else f"{r['peak_device_bytes'] / 2**20:.0f}"
             print(f"{r['device']:<8} {r['batch']:>6} {r['T']:>7} {r['V']:>6} {r['fast_tokens_per_s']:>12.3g} "
-                  f"{r['baseline_tokens_per_s']:>15.3g} {r['speedup']:>8.1f} {peak:>8}")
+                  f"{r['baseline_tokens_per_s']:>15.3g} {r['speedup']:>8.1f} {peak:>9} "
+                  f"{r['process_peak_rss_bytes'] / 2**20:>7.0f}")
             if "achieved_bandwidth_GBps" in r:
                 print(f"         achieved ≈{r['achieved_bandwidth_GBps']:.0f} GB/s of {r['copy_bandwidth_GBps']:.0f} GB/s copy bandwidth")
 
