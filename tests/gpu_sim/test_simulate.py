@@ -115,3 +115,19 @@ def test_coupled_theta_chain_follows_pi_theta(sim_device):
     est = result.estimates
     assert est["objective_gap"].agrees_with(q.J_theta - q.J_roll, Z), (est["objective_gap"], q.J_theta - q.J_roll)
     assert est["error"].agrees_with(q.error, Z)
+
+
+@pytest.mark.slow
+@pytest.mark.statistical
+def test_estimates_agree_at_the_longest_horizon(sim_device):
+    """T = 32768 (the issue's scale), 1024 sequences: about 10 s on two CPU cores."""
+    T = 32768
+    pair = random_automaton(np.random.default_rng(3), states=64, vocab=64, T=T, prompts=2,
+                            mismatch=MismatchModel("dense", sigma=0.05))
+    q = exact_quantities(pair, tv_seq_budget=0)
+    result = simulate(FiniteStateFamily(pair, sim_device), SimulationConfig(T=T, samples=1024, seed=1, chunk=1024),
+                      sim_device)
+    est = result.estimates
+    for key, value in (("J_roll", q.J_roll), ("objective_gap", q.J_theta - q.J_roll), ("surrogate", q.surrogate),
+                       ("error", q.error), ("kl_seq", q.kl_seq), ("kl_seq_k3", q.kl_seq)):
+        assert est[key].agrees_with(value, Z), (key, est[key], value)
