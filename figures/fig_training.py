@@ -30,16 +30,16 @@ METRICS = ("log_ppl_gap", "val_reward", "kept", "surrogate", "bound", "certifica
            "kl_mean")
 
 
-def config(objective: str, seed: int, fast: bool) -> TrainConfig:
-    return TrainConfig(objective=objective, seed=seed, **(FAST if fast else {}))
+def config(objective: str, seed: int, fast: bool, device: str = "cpu") -> TrainConfig:
+    return TrainConfig(objective=objective, seed=seed, device=device, **(FAST if fast else {}))
 
 
 def compute(cfg, progress=None) -> dict:
-    data = {"config": np.array(json.dumps(config("ppo_clip", 0, cfg.fast).to_json(), sort_keys=True)),
+    data = {"config": np.array(json.dumps(config("ppo_clip", 0, cfg.fast, cfg.device).to_json(), sort_keys=True)),
             "seeds": np.array(SEEDS)}
     for objective in PAPER_OBJECTIVES:
         for seed in range(SEEDS):
-            run = run_training(config(objective, cfg.seed + seed, cfg.fast))
+            run = run_training(config(objective, cfg.seed + seed, cfg.fast, cfg.device))
             for metric in METRICS:
                 data[f"{objective}/{seed}/{metric}"] = run[metric]
             if progress is not None:

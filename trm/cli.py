@@ -305,11 +305,13 @@ def cmd_proofs(args) -> int:
 
 # ----------------------------------------------------------------------------- train
 def cmd_train(args) -> int:
+    from gpu_sim.device import resolve_device
     from gpu_sim.training.loop import TrainConfig, run_training
 
     cfg = TrainConfig(objective=args.objective, seed=args.seed, vocab=args.vocab, hidden=args.hidden, T=args.T,
                       prompts=args.prompts, group=args.group, steps=args.steps, updates=args.updates, lr=args.lr,
-                      pretrain_steps=args.pretrain_steps, rollout_dtype=args.dtype, mismatch=_mismatch(args))
+                      pretrain_steps=args.pretrain_steps, rollout_dtype=args.dtype, mismatch=_mismatch(args),
+                      device=str(resolve_device(args.device)))
     with _progress(cfg.steps, "step") as bar:
         log = run_training(cfg, progress=bar.update)
     payload = {"config": cfg.to_json(), **{key: np.asarray(value).tolist() for key, value in log.items()}}
@@ -500,6 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=_number, default=1e-3)
     p.add_argument("--pretrain-steps", type=int, default=60)
     p.add_argument("--dtype", default="bfloat16", help="rollout engine precision: bfloat16 | float16 | float32")
+    p.add_argument("--device", default="cpu", help="cpu | cuda | auto")
     p.add_argument("--mismatch", default="flips", help="extra rollout noise: none | dense | heavy | flips | temperature")
     p.add_argument("--sigma", type=_number, default=0.0)
     p.add_argument("--df", type=_number, default=3.0)

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from gpu_sim.criteria import parse_criterion
+from gpu_sim.device import resolve_device
 from gpu_sim.divergence import kl_tv_from_log_probs
 from gpu_sim.neural import rollout_noise
 from gpu_sim.training.model import PolicyLM, rollout_copy
@@ -48,6 +49,7 @@ class TrainConfig:
     pretrain_lr: float = 1e-2
     validation: int = 64
     rollout_dtype: str = "bfloat16"
+    device: str = "cpu"
     mismatch: MismatchModel = field(default_factory=lambda: MismatchModel("flips", sigma=0.0, rate=0.005, flip_sigma=1.5))
 
     def __post_init__(self):
@@ -59,6 +61,7 @@ class TrainConfig:
             raise TRMInputError(f"vocab = {self.vocab}: the task needs at least 4 tokens")
         if self.group < 2:
             raise TRMInputError(f"group = {self.group}: group-normalised advantages need at least 2 samples")
+        resolve_device(self.device)
         if self.rollout_dtype not in ("bfloat16", "float32", "float16"):
             raise TRMInputError(f"rollout_dtype = {self.rollout_dtype!r}: choose bfloat16, float16 or float32")
 
@@ -73,7 +76,7 @@ def _log_probs_of_rollout(engine: PolicyLM, prompts: torch.Tensor, T: int, misma
     """Sample [B, T] tokens from the rollout engine; return ([B, T+1] tokens with the prompt first,
     [B, T, V] float32 rollout log-probabilities at every context)."""
     B = prompts.shape[0]
-    tokens = torch.empty(B, T + 1, dtype=torch.int64)
+    tokens = torch.empty(B, T + 1, dtype=torch.int64, device=prompts.device)
     tokens[:, 0] = prompts
     logps = []
     state = None
@@ -87,10 +90,12 @@ def _log_probs_of_rollout(engine: PolicyLM, prompts: torch.Tensor, T: int, misma
 
 
 def pretrain(model: PolicyLM, task: TargetShareTask, cfg: TrainConfig, generator: torch.Generator) -> None:
+    """Cross-entropy on teacher sequences (drawn on the CPU from ``generator``, then moved)."""
     teacher = task.teacher(generator)
+    device = next(model.parameters()).device
     opt = torch.optim.Adam(model.parameters(), lr=cfg.pretrain_lr)
     for _ in range(cfg.pretrain_steps):
-        batch = task.teacher_batch(teacher, 32, generator)
+        batch = task.teacher_batch(teacher, 32, generator).to(device)
         logits = model(batch[:, :-1])
         ce = torch.nn.functional.cross_entropy(logits.reshape(-1, task.vocab), batch[:, 1:].reshape(-1))
         opt.zero_grad()
@@ -101,19 +106,21 @@ def pretrain(model: PolicyLM, task: TargetShareTask, cfg: TrainConfig, generator
 def run_training(cfg: TrainConfig, progress=None) -> dict:
     """One run; returns per-step arrays (numpy) and the configuration."""
     torch_dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}[cfg.rollout_dtype]
-    g = torch.Generator().manual_seed(cfg.seed)
+    device = resolve_device(cfg.device)
+    init = torch.Generator().manual_seed(cfg.seed)               # weights and pretraining data (CPU)
+    g = torch.Generator(device=device).manual_seed(cfg.seed)     # rollouts (on the device)
     task = TargetShareTask(cfg.vocab, cfg.T)
-    model = PolicyLM(cfg.vocab, cfg.hidden, g)
-    pretrain(model, task, cfg, g)
+    model = PolicyLM(cfg.vocab, cfg.hidden, init).to(device)
+    pretrain(model, task, cfg, init)
     objective = parse_objective(cfg.objective)
     logged = [parse_criterion(c) for c in LOGGED_CRITERIA]
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    val_prompts = torch.randint(0, cfg.vocab, (cfg.validation,), generator=torch.Generator().manual_seed(10**6))
+    val_prompts = torch.randint(0, cfg.vocab, (cfg.validation,), generator=torch.Generator().manual_seed(10**6)).to(device)
 
     def validate() -> float:
         engine = rollout_copy(model, torch_dtype)
         tokens, _ = _log_probs_of_rollout(engine, val_prompts, cfg.T, cfg.mismatch,
-                                          torch.Generator().manual_seed(10**6 + 1))
+                                          torch.Generator(device=device).manual_seed(10**6 + 1))
         return float(task.reward(tokens[:, 1:]).mean())
 
     log = {key: [] for key in ("log_ppl_gap", "kl_max", "kl_mean", "train_reward", "surrogate", "bound",
@@ -123,7 +130,7 @@ def run_training(cfg: TrainConfig, progress=None) -> dict:
     B = cfg.prompts * cfg.group
     for step in range(cfg.steps):
         engine = rollout_copy(model, torch_dtype)
-        prompts = torch.randint(0, cfg.vocab, (cfg.prompts,), generator=g).repeat_interleave(cfg.group)
+        prompts = torch.randint(0, cfg.vocab, (cfg.prompts,), generator=g, device=device).repeat_interleave(cfg.group)
         tokens, logp_roll = _log_probs_of_rollout(engine, prompts, cfg.T, cfg.mismatch, g)
         y = tokens[:, 1:]
         R = task.reward(y)
@@ -158,7 +165,7 @@ def run_training(cfg: TrainConfig, progress=None) -> dict:
             surrogate = float(((R - R.mean()) * x.sum(1)).mean())
             D = float(kl.double().sum(1).mean())
             inputs = BoundInputs(cfg.T, float(kl.max()), float(tv.max()), D, pinsker_cap(D),
-                                 tv.double().mean(0).numpy())
+                                 tv.double().mean(0).cpu().numpy())
             bound = evaluate_bounds(inputs, "paper")["unified"]
         val.append(validate())
         log["surrogate"].append(surrogate)

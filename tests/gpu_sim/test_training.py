@@ -99,7 +99,16 @@ def test_float32_rollout_without_noise_has_no_mismatch():
     (dict(group=1), "group"),
     (dict(vocab=3), "vocab"),
     (dict(rollout_dtype="int8"), "rollout_dtype"),
+    (dict(device="tpu"), "device"),
 ])
 def test_bad_training_configurations(kwargs, message):
     with pytest.raises(TRMInputError, match=message):
         TrainConfig(**kwargs)
+
+
+@pytest.mark.gpu
+def test_a_short_run_on_cuda():
+    cfg = TrainConfig(objective="trm_max:0.05", T=8, hidden=8, prompts=2, group=2, steps=2, pretrain_steps=2,
+                      validation=4, device="cuda")
+    log = run_training(cfg)
+    assert len(log["val_reward"]) == 3 and (log["kl_max"] >= 0).all()
