@@ -38,7 +38,9 @@ def figure_data(module, cfg: FigureConfig, cache_dir: Path, progress=None, refre
 
 
 def build(names=None, cfg: FigureConfig = FigureConfig(), out_dir: Path = DEFAULT_OUT, cache_dir: Path = DEFAULT_CACHE,
-          progress=None, refresh: bool = False) -> list[Path]:
+          progress=None, refresh: bool = False, step_progress=None) -> list[Path]:
+    """Make the named figures (all by default). ``progress(name)`` is called after each figure and
+    ``step_progress()`` after each unit of a long computation (a simulation, a training run)."""
     names = list(FIGURES) if not names else names
     unknown = [n for n in names if n not in FIGURES]
     if unknown:
@@ -46,7 +48,7 @@ def build(names=None, cfg: FigureConfig = FigureConfig(), out_dir: Path = DEFAUL
     written = []
     for name in names:
         module = FIGURES[name]
-        data = figure_data(module, cfg, Path(cache_dir), progress=None, refresh=refresh)
+        data = figure_data(module, cfg, Path(cache_dir), progress=step_progress, refresh=refresh)
         written += render.save(module.plot(data), Path(out_dir), name)
         if hasattr(module, "write_extra"):
             written += module.write_extra(data, Path(out_dir))

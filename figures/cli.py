@@ -27,9 +27,12 @@ def main(argv=None) -> int:
         device = str(resolve_device(args.device))
         names = args.only or list(FIGURES)
         start = time.perf_counter()
-        with tqdm(total=len(names), unit="figure", file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
+        quiet = not sys.stderr.isatty()
+        with tqdm(total=len(names), unit="figure", file=sys.stderr, disable=quiet, position=0) as bar, \
+                tqdm(unit="run", file=sys.stderr, disable=quiet, position=1, leave=False) as runs:
             written = build(names, FigureConfig(args.fast, args.seed, device), args.out, args.cache,
-                            progress=lambda name: (bar.set_postfix_str(name), bar.update()), refresh=args.refresh)
+                            progress=lambda name: (bar.set_postfix_str(name), bar.update()), refresh=args.refresh,
+                            step_progress=runs.update)
     except TRMInputError as exc:
         print(f"figures: error: {exc}", file=sys.stderr)
         return 2
