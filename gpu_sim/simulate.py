@@ -26,7 +26,7 @@ import torch
 from gpu_sim.criteria import parse_criterion
 from gpu_sim.device import peak_memory_bytes
 from gpu_sim.running import RunningStats
-from gpu_sim.stats import Estimate, MeanAccumulator
+from gpu_sim.stats import Estimate
 from numerics.bounds import BoundInputs, evaluate_bounds, pinsker_cap
 from numerics.errors import TRMInputError
 
@@ -131,13 +131,13 @@ def simulate(family, config: SimulationConfig, device: torch.device, exact: dict
     b = R.mean()
     surrogate_terms = (R - b) * S
     estimates = {
-        "J_roll": _estimate(R),
-        "objective_gap": _estimate(Rq - R),
-        "surrogate": _estimate(surrogate_terms),
-        "error": _estimate((Rq - R) - surrogate_terms),
-        "kl_seq": _estimate(kl_sum),
-        "kl_seq_k1": _estimate(-lr_sum),
-        "kl_seq_k3": _estimate(S - lr_sum),
+        "J_roll": Estimate.from_samples(R),
+        "objective_gap": Estimate.from_samples(Rq - R),
+        "surrogate": Estimate.from_samples(surrogate_terms),
+        "error": Estimate.from_samples((Rq - R) - surrogate_terms),
+        "kl_seq": Estimate.from_samples(kl_sum),
+        "kl_seq_k1": Estimate.from_samples(-lr_sum),
+        "kl_seq_k3": Estimate.from_samples(S - lr_sum),
     }
     n = running.sequences
     tv_pos = (running.pos_tv / n).cpu().numpy()
@@ -153,12 +153,6 @@ def simulate(family, config: SimulationConfig, device: torch.device, exact: dict
               "per_sequence_result_bytes": 5 * 8 * n, "peak_device_bytes": peak_memory_bytes(device)}
     return SimulationResult(estimates, delta_hat, eps_hat, tv_pos, kl_pos, running.acceptance(), bounds, exact,
                             str(device), seconds, memory, config)
-
-
-def _estimate(values: torch.Tensor) -> Estimate:
-    acc = MeanAccumulator(values.device)
-    acc.add(values)
-    return acc.estimate()
 
 
 def format_estimate(est: Estimate) -> str:

@@ -38,8 +38,7 @@ def kl_from_log_ratio(weights: np.ndarray, log_ratio: np.ndarray, off_support_ma
     """
     with np.errstate(invalid="ignore", over="ignore"):
         terms = np.where(weights > 0, np.expm1(log_ratio) - log_ratio, 0.0)
-    return float(expectation_with_inf(weights.ravel(), np.where(weights > 0, terms, 0.0).ravel(), axis=0)
-                 + off_support_mass)
+    return float(expectation_with_inf(weights.ravel(), terms.ravel(), axis=0) + off_support_mass)
 
 
 def token_tv(roll: np.ndarray, theta: np.ndarray) -> np.ndarray:

@@ -120,7 +120,7 @@ def test_coupled_theta_chain_follows_pi_theta(sim_device):
 @pytest.mark.slow
 @pytest.mark.statistical
 def test_estimates_agree_at_the_longest_horizon(sim_device):
-    """T = 32768 (the issue's scale), 1024 sequences: about 10 s on two CPU cores."""
+    """T = 32768 (the issue's scale), 1024 sequences: about 20 s on two CPU cores."""
     T = 32768
     pair = random_automaton(np.random.default_rng(3), states=64, vocab=64, T=T, prompts=2,
                             mismatch=MismatchModel("dense", sigma=0.05))
