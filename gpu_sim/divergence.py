@@ -18,3 +18,17 @@ def kl_tv_from_log_probs(logp_roll: torch.Tensor, logq: torch.Tensor) -> tuple[t
     far = (q - p) - torch.where(p > 0, p * d, torch.zeros_like(p))
     kl = torch.where(small, near, far).sum(-1)
     return kl, 0.5 * (q - p).abs().sum(-1)
+
+
+def chi2_from_log_probs(logp_roll: torch.Tensor, logq: torch.Tensor) -> torch.Tensor:
+    """χ²(θ ‖ roll) = Σ_v p·expm1(d)², d = log q − log p, over the last axis (every term ≥ 0; THEORY §10).
+
+    +inf where p = 0 < q (θ puts mass where the rollout engine cannot sample); 0-probability tokens
+    under both laws contribute 0. Computed in the inputs' dtype; accumulate in float64 downstream.
+    """
+    p, q = logp_roll.exp(), logq.exp()
+    on_support = p > 0
+    d = torch.where(on_support, logq - logp_roll, torch.zeros_like(logq))
+    terms = torch.where(on_support, p * torch.expm1(d) ** 2,
+                        torch.where(q > 0, torch.full_like(p, float("inf")), torch.zeros_like(p)))
+    return terms.sum(-1)

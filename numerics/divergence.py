@@ -2,6 +2,7 @@
 
     D_KL(c) = Σ_v π_roll(v|c) log(π_roll(v|c) / π_θ(v|c))      (+inf when π_θ = 0 < π_roll)
     D_TV(c) = ½ Σ_v |π_θ(v|c) − π_roll(v|c)|
+    χ²(c)   = Σ_v π_θ(v|c)²/π_roll(v|c) − 1                          (+inf when π_roll = 0 < π_θ)
 Tokens with π_roll(v|c) = 0 contribute 0 to the KL (0 log 0 = 0).
 """
 from __future__ import annotations
@@ -39,6 +40,18 @@ def kl_from_log_ratio(weights: np.ndarray, log_ratio: np.ndarray, off_support_ma
     with np.errstate(invalid="ignore", over="ignore"):
         terms = np.where(weights > 0, np.expm1(log_ratio) - log_ratio, 0.0)
     return float(expectation_with_inf(weights.ravel(), terms.ravel(), axis=0) + off_support_mass)
+
+
+def token_chi2(roll: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """χ²(π_θ ‖ π_roll) = Σ_v π_θ(v|c)²/π_roll(v|c) − 1 over the last axis; shape [..., V] → [...].
+
+    Evaluated as Σ_v (π_θ − π_roll)²/π_roll over π_roll's support (every term ≥ 0, no cancellation
+    of the − 1 for nearly equal laws); +inf where π_roll = 0 < π_θ (THEORY §10). This is E_roll[(ρ − 1)²].
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(roll > 0, (theta - roll) ** 2 / np.where(roll > 0, roll, 1.0), 0.0)
+    off_support = ((roll <= 0) & (theta > 0)).any(axis=-1)
+    return np.where(off_support, np.inf, terms.sum(axis=-1))
 
 
 def token_tv(roll: np.ndarray, theta: np.ndarray) -> np.ndarray:
