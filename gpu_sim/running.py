@@ -4,6 +4,10 @@ A family simulator feeds blocks of shape [τ, B] (positions × sequences) of the
 ratio ℓ_t = log π_θ(y_t|c_t) − log π_roll(y_t|c_t) (float64) and the exact per-context D_KL and
 D_TV; nothing of shape [B, T, V] is ever held. Blocks end at checkpoints, where every criterion is
 decided for every sequence of the chunk and counted against the exact reference TRM-Max.
+An optional response mask [τ, B] marks the valid positions (variable-length sequences): padded
+positions never count in any statistic, mean criteria divide by each sequence's own number of valid
+tokens, LN-TRM normalises by the weights of its valid positions, and token keep rates are shares
+of valid tokens. Without a mask every position is valid and nothing changes.
 All state lives on the simulation device in float64; nothing syncs with the host until results
 are read.
 """
@@ -37,6 +41,7 @@ class RunningStats:
         self.false_mask = torch.zeros(n_cr, n_cp, **f64)
         self.missed = torch.zeros(n_cr, n_cp, **f64)
         self.reference_accepted = torch.zeros(n_cp, **f64)
+        self.valid_tokens = torch.zeros(n_cp, **f64)       # valid tokens seen up to each checkpoint
         self.sequences = 0
         self._ln = {}
         for clause in {c for cr in criteria for c in cr.clauses if c.name == "ln_trm"}:
@@ -59,15 +64,34 @@ class RunningStats:
         self.s["max_k2"] = zeros()
         self.s["max_k3"] = zeros()
         self.ln_sums = {key: zeros() for key in self._ln}
+        self.s["n"] = zeros()                                # valid tokens per sequence
+        self.ln_z = {key: zeros() for key in self._ln}       # Σ of LN-TRM weights over valid positions
+        self.masked = False
         self.token_kept = [zeros() for _ in self.criteria]
 
-    def update(self, log_ratio: torch.Tensor, kl: torch.Tensor, tv: torch.Tensor) -> None:
-        """One block [τ, B] starting at the current position; must not cross a checkpoint."""
+    def update(self, log_ratio: torch.Tensor, kl: torch.Tensor, tv: torch.Tensor,
+               mask: torch.Tensor | None = None) -> None:
+        """One block [τ, B] starting at the current position; must not cross a checkpoint.
+
+        ``mask`` [τ, B] (bool or 0/1): valid positions; None means every position is valid. Padded
+        entries of log_ratio, kl and tv may hold anything (NaN included): they are set to 0, which is
+        neutral for every sum and for every maximum (all tracked statistics are ≥ 0)."""
         tau = log_ratio.shape[0]
         t0, t1 = self.t, self.t + tau
         if t1 > self.next_boundary(t0):
             raise ValueError("a block crossed a checkpoint")
         s = self.s
+        valid = None
+        if mask is None:
+            s["n"] += tau
+        else:
+            if tuple(mask.shape) != tuple(log_ratio.shape):
+                raise ValueError(f"mask has shape {tuple(mask.shape)}, expected {tuple(log_ratio.shape)} like log_ratio")
+            valid = mask.to(device=log_ratio.device, dtype=torch.bool)
+            self.masked = True
+            s["n"] += valid.sum(0, dtype=torch.float64)
+            log_ratio, kl, tv = (torch.where(valid, x, torch.zeros((), dtype=x.dtype, device=x.device))
+                                 for x in (log_ratio, kl, tv))
         lr = log_ratio.clamp(-LOG_RATIO_CLAMP, LOG_RATIO_CLAMP)
         k2 = 0.5 * lr * lr
         k3 = torch.expm1(lr) - lr
@@ -85,11 +109,15 @@ class RunningStats:
         for (delta, T_c), (w, _) in self._ln.items():
             if T_c > t0:
                 self.ln_sums[(delta, T_c)] += (x.abs() * w[t0:t1, None]).sum(0)
+                w_block = w[t0:t1, None].expand(tau, log_ratio.shape[1])
+                self.ln_z[(delta, T_c)] += (w_block if valid is None else torch.where(valid, w_block, 0.0)).sum(0)
         for i, criterion in enumerate(self.criteria):
             if criterion.token_level:
                 keep = torch.ones_like(lr, dtype=torch.bool)
                 for clause in criterion.clauses:
                     keep &= _token_keep(clause, lr, k2, k3)
+                if valid is not None:
+                    keep &= valid
                 self.token_kept[i] += keep.sum(0, dtype=torch.float64)
         self.pos_kl[t0:t1] += kl.sum(1)
         self.pos_tv[t0:t1] += tv.sum(1)
@@ -111,6 +139,7 @@ class RunningStats:
     def _decide(self, j: int, T_c: int) -> None:
         reference = self.s["max_kl"] <= self.reference_delta
         self.reference_accepted[j] += reference.sum(dtype=torch.float64)
+        self.valid_tokens[j] += self.s["n"].sum()
         for i, criterion in enumerate(self.criteria):
             if criterion.token_level:
                 self.accepted[i, j] += self.token_kept[i].sum()
@@ -122,6 +151,9 @@ class RunningStats:
 
     def _sequence_accept(self, clause, T_c: int) -> torch.Tensor:
         s, name = self.s, clause.name
+        if self.masked:
+            # each sequence's own count of valid tokens (an empty prefix has sums 0 and is kept)
+            T_c = s["n"].clamp(min=1.0)
         if name == "trm_max":
             return s["max_kl"] <= clause.threshold
         if name == "trm_avg":
@@ -129,8 +161,12 @@ class RunningStats:
         if name == "ser":
             return s["sum_absx"] / T_c <= clause.threshold
         if name == "ln_trm":
-            _, Z = self._ln[(clause.ln_delta, T_c)]
-            W = self.ln_sums[(clause.ln_delta, T_c)]
+            key = (clause.ln_delta, self.t)
+            W = self.ln_sums[key]
+            if self.masked:
+                Z = self.ln_z[key]
+                return (W <= clause.threshold * Z) | (Z <= 0)
+            _, Z = self._ln[key]
             return W <= clause.threshold * Z if Z > 0 else torch.ones_like(W, dtype=torch.bool)
         if name in ("seq_sum_k1", "seq_mean_k1"):
             value = s["sum_lr"] / (T_c if name == "seq_mean_k1" else 1)
@@ -154,7 +190,7 @@ class RunningStats:
         acc, fm, mv = (a.cpu().numpy() for a in (self.accepted, self.false_mask, self.missed))
         for i, criterion in enumerate(self.criteria):
             if criterion.token_level:
-                tokens = n * np.asarray(self.checkpoints, dtype=np.float64)
+                tokens = self.valid_tokens.cpu().numpy()          # n · T_c when nothing is masked
                 out[criterion.text] = {"T": list(self.checkpoints), "token_keep_rate": list(acc[i] / tokens)}
             else:
                 out[criterion.text] = {"T": list(self.checkpoints), "acceptance": list(acc[i] / n),
