@@ -615,7 +615,8 @@ def docs_readings(off: dict, is_metrics: dict | None, is_cfg: RolloutIS | None, 
     out = [{"metric": "ppl_ratio", "code": off["ppl_ratio"], "docs": math.exp(off["log_ppl_diff"]),
             "code_formula": "mean over sequences of exp(log_ppl_diff_i)",
             "docs_formula": "exp(mean(log(training_ppl / rollout_ppl))) (docs/algo/rollout_corr.md)"}]
-    if is_metrics is not None and is_cfg is not None and is_cfg.level == "sequence" and seq_log_max is not None:
+    if is_metrics is not None and is_cfg is not None and is_cfg.level == "sequence" and seq_log_max is not None \
+            and seq_log_max > SAFETY_BOUND:
         with np.errstate(over="ignore"):
             out.append({"metric": "rollout_is_max", "code": is_metrics["rollout_is_max"],
                         "docs": float(np.exp(seq_log_max)),

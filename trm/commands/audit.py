@@ -1,0 +1,243 @@
+"""`trm audit`: what a training run's log-probs say, with verl's and slime's semantics and the suite's."""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+from numerics.errors import TRMInputError
+from trm.common import emit, fmt, number, positive_int, progress
+
+
+def run(args) -> int:
+    if args.example:
+        return _write_example(args)
+    if not args.files:
+        raise TRMInputError("give one or more dump files (or --example OUT to write one)")
+    from numerics.audit.readers import Dump
+    from numerics.audit.run import AuditConfig, audit_file, plan, trends
+
+    if args.mask_out and len(args.files) > 1:
+        raise TRMInputError("--mask-out: give a single dump file (one mask per training step)")
+    config = AuditConfig(
+        rollout_rs=args.rollout_rs, rollout_rs_threshold=args.rollout_rs_threshold, rollout_is=args.rollout_is,
+        rollout_is_threshold=args.rollout_is_threshold, rollout_is_batch_normalize=args.rollout_is_batch_normalize,
+        preset=args.preset, k1_reading=args.k1_reading, slime=args.slime, slime_veto=args.slime_veto,
+        criteria=tuple(args.criterion or ()), budget=args.budget, keys=_keys(args.keys), all_valid=args.all_valid,
+        memory=int(args.memory * 2**20))
+    pl = plan(config)
+    total = 0
+    for path in args.files:
+        with Dump(path, dict(config.keys), config.all_valid, config.memory) as dump:
+            total += dump.info.rows
+    steps = []
+    with progress(total, "seq") as bar:
+        for path in args.files:
+            steps.append(audit_file(path, pl, mask_out=args.mask_out, progress=bar.update))
+    payload = _payload(steps, trends(steps) if len(steps) > 1 else None)
+    if args.report:
+        from figures.audit_report import write_report
+
+        payload["report"] = [str(p) for p in write_report(payload, Path(args.report))]
+    emit(payload, args.json, _human)
+    return 0
+
+
+def _keys(text):
+    if not text:
+        return ()
+    pairs = []
+    for part in text.split(","):
+        role, sep, key = part.partition("=")
+        if not sep or not role.strip() or not key.strip():
+            raise TRMInputError(f"--keys {text!r}: give ROLE=KEY pairs, e.g. old=log_probs,mask=loss_masks")
+        pairs.append((role.strip(), key.strip()))
+    return tuple(pairs)
+
+
+def _payload(steps, trend):
+    """One step: its metrics / criteria / suite at the top. Several: each key maps to per-step lists
+    (``trends`` lines up the headline numbers) and ``steps`` holds every step in full."""
+    if trend is None:
+        return _jsonable({**steps[0], "steps": None})
+    return _jsonable({"metrics": {k: [s["metrics"].get(k) for s in steps] for k in steps[-1]["metrics"]},
+                      "criteria": {k: [s["criteria"].get(k, {}).get("seq_masked_fraction") for s in steps]
+                                   for k in steps[-1]["criteria"]},
+                      "suite": {"trends": trend}, "steps": steps, "trends": trend,
+                      "files": [s["file"] for s in steps]})
+
+
+def _jsonable(x):
+    import numpy as np
+
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return [_jsonable(v) for v in x.tolist()]
+    if isinstance(x, (np.floating,)):
+        return float(x)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    return x
+
+
+def _human(p):
+    steps = p["steps"] or [p]
+    if len(steps) > 1:
+        tr = p["trends"]
+        print(f"{len(steps)} steps")
+        cols = [k for k in ("rollout_corr/kl", "rollout_corr/k3_kl", "rollout_corr/chi2_token",
+                            "rollout_corr/log_ppl_abs_diff", "rollout_corr/rollout_rs_seq_masked_fraction",
+                            "suite/B*_paper") if k in tr]
+        print("  " + f"{'step':>6} " + " ".join(f"{c.split('/')[-1]:>24}" for c in cols))
+        for i, label in enumerate(tr["step"]):
+            print("  " + f"{label!s:>6} " + " ".join(f"{fmt(tr[c][i]):>24}" for c in cols))
+        print(f"\nlast step in detail ({steps[-1]['file']}); every step with --json\n")
+    _human_step(steps[-1])
+    if p.get("report"):
+        print(f"\nreport: {p['report'][0]}")
+
+
+def _human_step(s):
+    su = s["suite"]
+    print(f"{s['file']}: step {s['step'] if s['step'] is not None else '-'}, {s['rows']} rows × {s['length']} positions, "
+          f"{s['tokens']} valid tokens (lengths {su['length']['min']}–{su['length']['max']}, "
+          f"median {su['length']['median']:g})")
+    print("\nverl metrics (rollout_corr/*)")
+    width = max(len(k) for k in s["metrics"])
+    for key, value in s["metrics"].items():
+        print(f"  {key:<{width}}  {fmt(value)}")
+    if s["criteria"]:
+        print("\ncriteria                                   masked tokens   masked rows   rows kept")
+        for label, c in s["criteria"].items():
+            print(f"  {label:<40} {c['token_masked_fraction']:>13.4g} {c['seq_masked_fraction']:>13.4g} "
+                  f"{c['rows_accepted']:>11}")
+    if su["docs_vs_code"]:
+        print("\nverl's documentation and code disagree")
+        for d in su["docs_vs_code"]:
+            if "option" in d:
+                c, o = d["code"], d["docs"]
+                print(f"  {d['option']}: code keeps r in [{c['keeps_ratio_in'][0]:.4g}, {c['keeps_ratio_in'][1]:.4g}] "
+                      f"(masks {c['token_masked_fraction']:.4g} of tokens, {c['seq_masked_fraction']:.4g} of rows); "
+                      f"docs: r in [{o['keeps_ratio_in'][0]:.4g}, {o['keeps_ratio_in'][1]:.4g}] "
+                      f"({o['token_masked_fraction']:.4g}, {o['seq_masked_fraction']:.4g})")
+            else:
+                print(f"  {d['metric']}: code {fmt(d['code'])} ({d['code_formula']}); docs {fmt(d['docs'])} "
+                      f"({d['docs_formula']})")
+    print("\nsuite")
+    for key, e in su["estimates"].items():
+        print(f"  {key:<16} {_est(e)}")
+    sm = su["sampled_maxima"]
+    print(f"  largest sampled k2 {sm['k2_max']:.4g} (row, position {tuple(sm['k2_argmax'] or ())}), "
+          f"k3 {sm['k3_max']:.4g} {tuple(sm['k3_argmax'] or ())}: estimates of δ, not bounds")
+    if "kl_max_exact" in sm:
+        print(f"  exact max KL over sampled contexts {sm['kl_max_exact']:.4g} ({sm['exact_kind']}), "
+              f"TV {sm['tv_max_exact']:.4g}, χ² {sm['chi2_max_exact']:.4g}: lower estimates of δ, ε, χ²_max")
+    for label, c in s["criteria"].items():
+        model = [b for b in c["length_bias"]["bins"] if "independent_model" in b]
+        if model:
+            text = ", ".join(f"n≤{b['lengths'][1]}: {b['acceptance']:.3f} vs {b['independent_model']:.3f}" for b in model)
+            print(f"  length bias {label}: kept vs (1 − p̂)^n, p̂ = {c['length_bias']['violation_rate']:.3g}: {text}")
+    b = su["bounds"]
+    print(f"  {b['verdict']['text']}; attained by {b['paper']['argmin']}")
+    if b["chi2"].get("available"):
+        print(f"  χ² family (THEORY §10): B_χ²-mixed {b['chi2']['chi2_mixed']:.4g}, B_χ²-max {b['chi2']['chi2_max']:.4g}")
+    for t in su["threshold"]["by_length"]:
+        print(f"  error budget {su['threshold']['budget']:g} at T = {t['T']} ({t['which']} length): δ ≤ {t['paper']:.3g} "
+              f"(paper), {t['sharp']:.3g} (sharp)")
+    if "surrogate" in su:
+        sg = su["surrogate"]
+        cert = sg.get("certificate_paper")
+        print(f"  surrogate L̂' {_est(sg['estimate'])}" + ("" if cert is None else
+                                                         f"; certificate L̂' > B̂*: {'yes' if cert else 'no'}"))
+    for note in s["notes"]:
+        print(f"  note: {note}")
+    if s.get("mask_out"):
+        print(f"\nwrote {s['mask_out']['path']} (key 'mask', {s['mask_out']['shape']})")
+
+
+def _est(e):
+    if e["mean"] is None:
+        return "unavailable"
+    if e["se"] is None or not math.isfinite(e["se"]) or e["se"] == 0:
+        return f"{fmt(e['mean'])} ± {fmt(e['se'])} (n = {e['n']})"
+    return f"{e['mean']:.4g} ± {e['se']:.2g} (n = {e['n']})"
+
+
+def _write_example(args) -> int:
+    import numpy as np
+
+    from gpu_sim.audit_example import DEFAULT_MISMATCH, example_dump
+    from gpu_sim.device import resolve_device
+    from numerics.audit.readers import FORMATS, write_dump
+
+    if args.files:
+        raise TRMInputError("--example writes a dump; give no input files with it")
+    out = Path(args.example)
+    if out.suffix.lower() not in FORMATS:
+        raise TRMInputError(f"--example {out}: give a file ending in one of {', '.join(FORMATS)}")
+    device = resolve_device(args.device)
+    paths = [out] if args.example_steps == 1 else [out.with_name(f"{out.stem}-{k:03d}{out.suffix}")
+                                                   for k in range(1, args.example_steps + 1)]
+    written = []
+    with progress(len(paths), "step") as bar:
+        for k, path in enumerate(paths, start=1):
+            data = example_dump(args.example_batch, args.example_length, args.example_vocab, seed=args.example_seed,
+                                step=k, mismatch=DEFAULT_MISMATCH, stale_sigma=args.example_drift * (k - 1),
+                                distributions=args.example_distributions, device=device)
+            write_dump(path, data)
+            n = data["response_mask"].sum(1)
+            written.append({"path": str(path), "step": k, "rows": int(n.size), "length": int(data["response_mask"].shape[1]),
+                            "lengths": {"min": int(n.min()), "median": float(np.median(n)), "max": int(n.max())},
+                            "bytes": os.path.getsize(path)})
+            bar.update(1)
+    emit({"written": written}, args.json, lambda p: [print(
+        f"wrote {w['path']} (step {w['step']}: {w['rows']} rows, lengths {w['lengths']['min']}–{w['lengths']['max']}, "
+        f"median {w['lengths']['median']:g})") for w in p["written"]])
+    return 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("audit", help="audit per-token log-probs dumped from a training run (verl, slime, TRL)")
+    p.add_argument("files", nargs="*", metavar="FILE", help="dumps (.pt, .safetensors, .npz, .parquet); several = steps")
+    g = p.add_argument_group("verl (rollout correction, as verl's code computes it)")
+    g.add_argument("--rollout-rs", help="comma-separated options, e.g. 'seq_max_k2,seq_mean_k3' (verl's rollout_rs)")
+    g.add_argument("--rollout-rs-threshold", help="one threshold per option, e.g. '2.5,0.01'; k1: lower_upper or one "
+                                                  "number u (lower = 1/u)")
+    g.add_argument("--rollout-is", choices=("token", "sequence"), help="IS level: adds the rollout_is_* metrics")
+    g.add_argument("--rollout-is-threshold", type=number, default=2.0)
+    g.add_argument("--rollout-is-batch-normalize", action="store_true")
+    g.add_argument("--preset", help="a verl RolloutCorrectionConfig preset, e.g. decoupled_k3_rs, bypass_ppo_clip_geo_rs")
+    g.add_argument("--k1-reading", choices=("code", "docs"), default="code",
+                   help="k1 bands as verl's code applies them (mirrored) or as its docs describe them")
+    g = p.add_argument_group("slime")
+    g.add_argument("--slime", metavar="LEVEL:LO_HI", help="band on the ratio: token | sequence | geometric, e.g. "
+                                                          "geometric:0.999_1.001")
+    g.add_argument("--slime-veto", type=number, help="drop a row with any token ratio below this, e.g. 1e-4")
+    g = p.add_argument_group("the suite")
+    g.add_argument("--criterion", action="append", metavar="SPEC", help="suite syntax, e.g. 'trm_max:0.05' or "
+                                                                        "'seq_max_k2:0.05,seq_mean_k3:0.001'; repeatable")
+    g.add_argument("--budget", type=number, default=0.1, help="error budget for the threshold (default 0.1)")
+    g = p.add_argument_group("input and output")
+    g.add_argument("--keys", help="ROLE=KEY,... to name arrays, roles old, rollout, mask, lengths, scores, advantages, step")
+    g.add_argument("--all-valid", action="store_true", help="no mask in the file: every position is a response token")
+    g.add_argument("--memory", type=number, default=256, help="working memory per chunk of rows, MiB (default 256)")
+    g.add_argument("--mask-out", metavar="FILE.npz", help="write the response mask after rejection (key 'mask', [B, L])")
+    g.add_argument("--report", metavar="DIR", help="write DIR/report.md with figures")
+    g.add_argument("--json", action="store_true")
+    g = p.add_argument_group("example dump (neural family, an EOS token so lengths vary)")
+    g.add_argument("--example", metavar="OUT", help="write an example dump (suffix picks the format) and exit")
+    g.add_argument("--example-steps", type=positive_int, default=1, help="write OUT-001 … OUT-N, the mismatch "
+                                                                         "growing by --example-drift per step")
+    g.add_argument("--example-batch", type=positive_int, default=256)
+    g.add_argument("--example-length", type=positive_int, default=256)
+    g.add_argument("--example-vocab", type=positive_int, default=64)
+    g.add_argument("--example-seed", type=int, default=0)
+    g.add_argument("--example-drift", type=number, default=0.05, help="θ staleness added per step")
+    g.add_argument("--example-distributions", help="also write full (full) or top-k (topk:K) distributions")
+    g.add_argument("--device", default="cpu", help="example: auto | cpu | cuda")
+    p.set_defaults(func=run)
