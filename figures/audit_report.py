@@ -202,8 +202,8 @@ def _markdown(payload, steps, figs) -> str:
               "| bound | paper constants | sharp constants |", "|---|---|---|"]
     lines += [f"| {k} | {_f(b['paper'][k])} | {_f(b['sharp'][k])} |" for k in b["paper"] if k != "argmin"]
     if b["chi2"].get("available"):
-        lines += [f"| χ²-mixed (THEORY §10) | {_f(b['chi2']['chi2_mixed'])} | |",
-                  f"| χ²-max (THEORY §10) | {_f(b['chi2']['chi2_max'])} | |"]
+        lines += [f"| χ²-mixed (THEORY §10) | {_f(b['chi2']['B_chi2_mixed'])} | |",
+                  f"| χ²-max (THEORY §10) | {_f(b['chi2']['B_chi2_max'])} | |"]
     lines += [""] + [f"- {n}" for n in b["notes"]] + [""]
     lines += ["### Threshold for the error budget", "", f"Budget {su['threshold']['budget']:g}: {su['threshold']['reading']}.",
               "", "| length | T | δ (paper) | δ (sharp) |", "|---|---|---|---|"]

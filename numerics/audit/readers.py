@@ -570,7 +570,7 @@ class Dump:
                 bad = ~((m == 0) | (m == 1))
                 if bad.any():
                     i, j = np.argwhere(bad)[0]
-                    raise TRMInputError(f"{p}: {roles['mask']}[{start + i}, {j}] = {m[i, j]!r}: a mask holds 0 or 1 only")
+                    raise TRMInputError(f"{p}: {roles['mask']}[{start + i}, {j}] = {m[i, j].item()!r}: a mask holds 0 or 1 only")
             mask &= m.astype(bool)
         elif "lengths" in roles:
             lens = np.asarray(raw[roles["lengths"]])
@@ -579,7 +579,7 @@ class Dump:
             bad = (lens < 0) | (lens > L)
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
-                raise TRMInputError(f"{p}: {roles['lengths']}[{start + i}] = {lens[i]}: must lie in 0..{L}")
+                raise TRMInputError(f"{p}: {roles['lengths']}[{start + i}] = {lens[i].item()}: must lie in 0..{L}")
             mask &= np.arange(L)[None, :] < lens.astype(np.int64)[:, None]
         old = self._dense(raw[roles["old"]], L)
         roll = self._dense(raw[roles["rollout"]], L)
@@ -607,7 +607,7 @@ class Dump:
             bad = mask & ~np.isfinite(x)
             if bad.any():
                 i, j = np.argwhere(bad)[0]
-                raise TRMInputError(f"{self.path}: {key}[{start + i}, {j}] = {x[i, j]}: must be finite")
+                raise TRMInputError(f"{self.path}: {key}[{start + i}, {j}] = {float(x[i, j])}: must be finite")
             s = np.where(mask, x, 0.0).sum(-1)
             if how == "mean":
                 s = s / np.maximum(mask.sum(-1), 1)
@@ -615,7 +615,7 @@ class Dump:
         bad = ~np.isfinite(x)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise TRMInputError(f"{self.path}: {key}[{start + i}] = {x[i]}: must be finite")
+            raise TRMInputError(f"{self.path}: {key}[{start + i}] = {float(x[i])}: must be finite")
         return x
 
     def close(self):
@@ -633,7 +633,7 @@ def _check_log_probs(path, key, x, mask, start, allow_minus_inf):
         bad = mask & (np.isnan(x) | (x > LOGPROB_SLACK) | (np.isneginf(x) & (not allow_minus_inf)))
     if bad.any():
         i, j = np.argwhere(bad)[0]
-        v = x[i, j]
+        v = float(x[i, j])
         why = ("NaN" if np.isnan(v) else "a positive log-probability" if v > 0
                else "−inf: the rollout engine sampled this token, so its log-probability is finite")
         raise TRMInputError(f"{path}: {key}[{start + i}, {j}] = {v!r} at a valid position: {why}")
@@ -654,7 +654,7 @@ def exact_divergences(roll_lp, old_lp, mask, kind, path="", keys=("rollout", "ol
             bad = mask[..., None] & (np.isnan(lp) | (lp > LOGPROB_SLACK))
         if bad.any():
             i, j, k = np.argwhere(bad)[0]
-            raise TRMInputError(f"{path}: {key}[{start + i}, {j}, {k}] = {lp[i, j, k]!r}: not a log-probability")
+            raise TRMInputError(f"{path}: {key}[{start + i}, {j}, {k}] = {float(lp[i, j, k])!r}: not a log-probability")
     lp_r = np.where(mask[..., None], roll_lp, 0.0)
     lp_o = np.where(mask[..., None], old_lp, 0.0)
     with np.errstate(under="ignore"):

@@ -221,8 +221,9 @@ class SuiteAccumulator:
         values = {}
         for name in ("chi2_max", "chi2_mixed"):
             terms = np.broadcast_to(shift[name](t, chi2_max, chi2_seq), (T,))
-            values[name] = 0.5 * math.sqrt(chi2_max * float(np.sum(terms))) if np.all(np.isfinite(terms)) else math.inf
-        return {"available": True, "chi2_max": chi2_max, "chi2_seq": chi2_seq, **values,
+            values[f"B_{name}"] = 0.5 * math.sqrt(chi2_max * float(np.sum(terms))) if np.all(np.isfinite(terms)) \
+                else math.inf
+        return {"available": True, "inputs": {"chi2_tok_max": chi2_max, "chi2_seq": chi2_seq}, **values,
                 "unified": min(values.values()),
                 "reading": "THEORY §10 (this suite's own result, not the paper's): B_χ² = ½ sqrt(χ²_max Σ_t shift_t)"}
 

@@ -145,7 +145,7 @@ def _human_step(s):
     b = su["bounds"]
     print(f"  {b['verdict']['text']}; attained by {b['paper']['argmin']}")
     if b["chi2"].get("available"):
-        print(f"  χ² family (THEORY §10): B_χ²-mixed {b['chi2']['chi2_mixed']:.4g}, B_χ²-max {b['chi2']['chi2_max']:.4g}")
+        print(f"  χ² family (THEORY §10): B_χ²-mixed {b['chi2']['B_chi2_mixed']:.4g}, B_χ²-max {b['chi2']['B_chi2_max']:.4g}")
     for t in su["threshold"]["by_length"]:
         print(f"  error budget {su['threshold']['budget']:g} at T = {t['T']} ({t['which']} length): δ ≤ {t['paper']:.3g} "
               f"(paper), {t['sharp']:.3g} (sharp)")
