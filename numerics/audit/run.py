@@ -244,6 +244,8 @@ def _verl_rules(rules, pl, st, keep, decisions):
         label = f"verl:{opt.name}:{spec}"
         chosen = d if pl.config.k1_reading == "code" else verl.option_decision(opt, st, pl.config.k1_reading)
         rules[label].add(chosen.token_keep, st.mask, _violation(opt, st, chosen))
+        extra = rules[label].extra
+        extra["near_threshold"] = extra.get("near_threshold", 0) + verl.near_threshold(d, st.mask)
         if opt.mirrored:
             alt = verl.option_decision(opt, st, other)
             rules[f"{label} ({other} reading)"].add(alt.token_keep, st.mask, _violation(opt, st, alt))

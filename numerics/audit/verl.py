@@ -329,6 +329,26 @@ def option_decision(option: RSOption, st: TokenStats, reading: str = "code") -> 
     return OptionDecision(option, keep, stat, None)
 
 
+#: Relative distance to a threshold within which float32 arithmetic (verl's usual tensor dtype) may decide
+#: differently from this float64 reproduction.
+FLOAT32_MARGIN = 1e-6
+
+
+def near_threshold(decision: OptionDecision, mask: np.ndarray, margin: float = FLOAT32_MARGIN) -> int:
+    """How many valid tokens (token options) or valid rows (sequence options) have a statistic within
+    ``margin`` (relative) of one of the option's bounds: the decisions float32 could flip."""
+    opt = decision.option
+    bounds = [opt.lower_log, opt.upper_log] if opt.is_k1 else [opt.upper]
+    bounds += [-b for b in bounds] if opt.is_k1 else []
+    stat = decision.token_stat if opt.level == "token" else decision.seq_stat
+    valid = mask if opt.level == "token" else mask.any(-1)
+    near = np.zeros(stat.shape, dtype=bool)
+    for bound in bounds:
+        if math.isfinite(bound):
+            near |= np.abs(stat - bound) <= margin * max(1.0, abs(bound))
+    return int((near & valid).sum())
+
+
 def decide(rs: RolloutRS, st: TokenStats, reading: str = "code") -> tuple[np.ndarray, list[OptionDecision]]:
     """(kept [b, L] bool = response_mask after rejection, per-option decisions): every option AND-ed."""
     decisions = [option_decision(opt, st, reading) for opt in rs.options]

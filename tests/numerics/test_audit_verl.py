@@ -215,3 +215,14 @@ def test_presets_are_verl_configs():
             verl.parse_rollout_rs(cfg["rollout_rs"], cfg["rollout_rs_threshold"])
     with pytest.raises(TRMInputError, match="unknown verl preset"):
         verl.preset("geo_rs")
+
+
+def test_near_threshold_decisions_are_counted():
+    """A statistic within 1e-6 of its bound is reported: float32 (verl's usual dtype) may flip it."""
+    mask = np.ones((1, 3), dtype=bool)
+    old, roll = np.array([[-0.5, -1.0, -1.2]]), np.array([[-1.0, -1.0, -1.0]])   # k2 = 0.125, 0, 0.02
+    st = verl.TokenStats.from_log_probs(old, roll, mask)
+    d = verl.option_decision(verl.RSOption("token_k2", upper=0.125), st)
+    assert verl.near_threshold(d, mask) == 1
+    d = verl.option_decision(verl.RSOption("token_k2", upper=0.1251), st)
+    assert verl.near_threshold(d, mask) == 0

@@ -116,6 +116,10 @@ def _human_step(s):
         for label, c in s["criteria"].items():
             print(f"  {label:<40} {c['token_masked_fraction']:>13.4g} {c['seq_masked_fraction']:>13.4g} "
                   f"{c['rows_accepted']:>11}")
+        for label, c in s["criteria"].items():
+            if c.get("near_threshold"):
+                print(f"  note: {c['near_threshold']} decision(s) of {label} lie within 1e-6 (relative) of a threshold; "
+                      "verl's float32 arithmetic may decide them differently")
     if su["docs_vs_code"]:
         print("\nverl's documentation and code disagree")
         for d in su["docs_vs_code"]:
