@@ -190,7 +190,7 @@ class RunningStats:
         acc, fm, mv = (a.cpu().numpy() for a in (self.accepted, self.false_mask, self.missed))
         for i, criterion in enumerate(self.criteria):
             if criterion.token_level:
-                tokens = self.valid_tokens.cpu().numpy()          # n · T_c when nothing is masked
+                tokens = np.asarray(self.valid_tokens.cpu(), dtype=np.float64)   # n · T_c when nothing is masked
                 out[criterion.text] = {"T": list(self.checkpoints), "token_keep_rate": list(acc[i] / tokens)}
             else:
                 out[criterion.text] = {"T": list(self.checkpoints), "acceptance": list(acc[i] / n),

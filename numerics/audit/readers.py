@@ -27,10 +27,11 @@ three tensors, NaN / +inf / positive log-probs (beyond a rounding slack of 1e-6)
 """
 from __future__ import annotations
 
+import ctypes
 import json
-import math
 import os
 import struct
+import sys
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -237,21 +238,31 @@ class _SafetensorsSource:
             dtype = np.dtype(_ST_DTYPES[code])
             if end - begin != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize or 8 + n + end > size:
                 raise TRMInputError(f"{path}: tensor {name!r} has inconsistent offsets in the header")
-            if end == begin:
-                self.arrays[name] = np.zeros(shape, dtype)
-            else:
-                self.arrays[name] = np.memmap(path, dtype=dtype, mode="r", offset=8 + n + begin, shape=shape)
+            self.arrays[name] = (shape, dtype, 8 + n + begin)
             self.kinds[name] = code
 
     def columns(self):
-        return {n: Column(n, a.shape, "bfloat16" if self.kinds[n] == "BF16" else str(a.dtype))
-                for n, a in self.arrays.items()}
+        return {n: Column(n, shape, "bfloat16" if self.kinds[n] == "BF16" else str(dtype))
+                for n, (shape, dtype, _) in self.arrays.items()}
 
     def scalar(self, name):
-        return self._convert(name, np.asarray(self.arrays[name]))
+        shape, dtype, offset = self.arrays[name]
+        return self._convert(name, self._map(name, offset, shape, dtype))
 
     def rows(self, name, a, b):
-        return self._convert(name, np.asarray(self.arrays[name][a:b]))
+        """Rows [a, b), mapped for this read only (the resident set stays one chunk)."""
+        shape, dtype, offset = self.arrays[name]
+        b = min(b, shape[0])
+        row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
+        return self._convert(name, self._map(name, offset + a * row_bytes, (b - a,) + tuple(shape[1:]), dtype))
+
+    def _map(self, name, offset, shape, dtype):
+        if int(np.prod(shape, dtype=np.int64)) == 0:
+            return np.zeros(shape, dtype)
+        m = np.memmap(self.path, dtype=dtype, mode="r", offset=offset, shape=shape)
+        out = np.array(m)
+        del m
+        return out
 
     def _convert(self, name, x):
         if self.kinds[name] == "BF16":
@@ -262,11 +273,26 @@ class _SafetensorsSource:
         self.arrays.clear()
 
 
+def _madvise():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    return fn
+
+
+_MADVISE = _madvise()
+
+
 class _PtSource:
     def __init__(self, path: str):
         import torch
 
         self.path = path
+        self.mmapped = True
         try:
             obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
         except RuntimeError as exc:
@@ -274,6 +300,7 @@ class _PtSource:
                 raise TRMInputError(f"{path}: torch.load(weights_only=True) failed: {exc}") from None
             _check_fits(path, os.path.getsize(path), "a file in torch's legacy (non-zip) format")
             obj = self._load_plain(torch, path)
+            self.mmapped = False
         except Exception as exc:  # pickle.UnpicklingError and friends: an unsafe or foreign object
             raise TRMInputError(f"{path}: torch.load(weights_only=True) refused the file ({type(exc).__name__}: "
                                 f"{str(exc).splitlines()[0]}); save a dict of tensors") from None
@@ -319,13 +346,27 @@ class _PtSource:
         v = self.items[name]
         if isinstance(v, self.torch.Tensor):
             part = v[a:b]
-            if part.dtype in (self.torch.bfloat16, self.torch.float16):
-                part = part.float()
-            return part.numpy()
-        return [self._np(t) for t in v[a:b]]
+            out = (part.float() if part.dtype in (self.torch.bfloat16, self.torch.float16) else part).numpy().copy()
+            self._release(part)
+            return out
+        rows = [self._np(t) for t in v[a:b]]
+        for t in v[a:b]:
+            self._release(t)
+        return rows
 
     def _np(self, t):
-        return (t.float() if t.dtype in (self.torch.bfloat16, self.torch.float16) else t).numpy()
+        return (t.float() if t.dtype in (self.torch.bfloat16, self.torch.float16) else t).numpy().copy()
+
+    def _release(self, t):
+        """Drop the memory-mapped file pages of rows already read (clean, read-only pages: a later
+        access would read them from the file again), so the resident set stays one chunk."""
+        if not (self.mmapped and _MADVISE is not None and t.is_contiguous() and t.numel()):
+            return
+        start = t.data_ptr()
+        end = start + t.numel() * t.element_size()
+        page = os.sysconf("SC_PAGE_SIZE")
+        aligned = start - start % page
+        _MADVISE(ctypes.c_void_p(aligned), ctypes.c_size_t(end - aligned), 4)     # MADV_DONTNEED
 
     def close(self):
         self.items.clear()
@@ -526,12 +567,12 @@ class Dump:
     def rows_per_chunk(self) -> int:
         per_token = WORK_ARRAYS_PER_TOKEN * 8
         if self.info.distributions:
-            per_token += 6 * 8 * self.dist_width
+            per_token += 16 * 8 * self.dist_width     # the [b, L, K] arrays of exact_divergences
         return max(1, int(self.memory // (per_token * self.info.length)))
 
     def chunks(self, rows: int | None = None):
         rows = rows or self.rows_per_chunk()
-        B, L, roles = self.info.rows, self.info.length, self.roles
+        B, roles = self.info.rows, self.roles
         names = [roles[r] for r in ("old", "rollout", "mask", "lengths", "scores", "advantages", "old_full",
                                     "rollout_full", "old_topk", "rollout_topk") if r in roles]
         if isinstance(self.source, _ParquetSource):

@@ -61,6 +61,8 @@ def plan(config: AuditConfig) -> Plan:
                      f"{p['rollout_rs_threshold']}, bypass_mode={p['bypass_mode']}, loss_type={p['loss_type']}")
         if rs_text is None:
             rs_text, rs_thr = p["rollout_rs"], p["rollout_rs_threshold"] if rs_thr is None else rs_thr
+        else:
+            notes.append(f"--rollout-rs {rs_text} replaces the preset's rollout_rs")
         if is_level is None:
             is_level = p["rollout_is"]
             if is_level is not None and config.rollout_is_threshold == 2.0:

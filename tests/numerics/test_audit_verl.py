@@ -226,3 +226,22 @@ def test_near_threshold_decisions_are_counted():
     assert verl.near_threshold(d, mask) == 1
     d = verl.option_decision(verl.RSOption("token_k2", upper=0.1251), st)
     assert verl.near_threshold(d, mask) == 0
+
+
+def test_docs_readings_of_the_metrics():
+    """ppl_ratio: code = mean_i exp(d_i), docs = exp(mean_i d_i); rollout_is_max (sequence): shown only past the clamp."""
+    mask = np.ones((2, 2), dtype=bool)
+    old = np.array([[-1.0, -1.0], [-30.0, -1.0]])
+    roll = np.array([[-1.5, -1.5], [-1.0, -1.0]])
+    acc = verl.VerlAccumulator(None, verl.RolloutIS("sequence"))
+    acc.add(old, roll, mask)
+    rows = {d["metric"]: d for d in acc.docs_readings()}
+    d = np.array([-0.5, 14.5])                                   # mean roll − mean old per row
+    assert rows["ppl_ratio"]["code"] == pytest.approx(np.exp(d).mean(), rel=1e-7)
+    assert rows["ppl_ratio"]["docs"] == pytest.approx(np.exp(d.mean()), rel=1e-7)
+    assert "rollout_is_max" not in rows                          # max Σℓ = 1 < 20
+    acc = verl.VerlAccumulator(None, verl.RolloutIS("sequence"))
+    acc.add(np.array([[-0.1] * 2]), np.array([[-15.0] * 2]), np.ones((1, 2), bool))   # Σℓ = 29.8
+    rows = {d["metric"]: d for d in acc.docs_readings()}
+    assert rows["rollout_is_max"]["code"] == pytest.approx(math.exp(20))
+    assert rows["rollout_is_max"]["docs"] == pytest.approx(math.exp(29.8))
