@@ -204,6 +204,7 @@ def _written_out(bound):
     return NUMERIC_LIMITS(bound, None)
 
 
+@lru_cache(maxsize=None)
 def derivations() -> tuple[Derivation, ...]:
     out = []
     for by_family in assemblies().values():

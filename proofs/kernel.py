@@ -298,7 +298,7 @@ def _reverse(var, total):
 EXPAND = Transform("expand", lambda e, c: sp.expand(e))
 EMPTY = Transform("empty sums and products", _empty)
 LIMIT = Transform("evaluate limits (Gruntz)", _limits)
-TOGETHER = Transform("together", lambda e, c: sp.together(e))
+TOGETHER = Transform("together", lambda e, c: sp.together(e, deep=True))
 CANCEL = Transform("cancel", lambda e, c: sp.cancel(e))
 FACTOR = Transform("factor", lambda e, c: sp.factor(e))
 POWSIMP = Transform("powsimp", lambda e, c: sp.powsimp(e))
