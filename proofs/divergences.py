@@ -137,10 +137,12 @@ def _future_gap() -> Derivation:
                  ByLemma("tv_duality", {EP: q.V_roll(t, c), EQ: q.V_theta(t, c), TV: q.TV_fut(t, c),
                                         OSC: sp.Abs(q.R_max - q.R_min)}),
                  "V^roll and V^θ are expectations of R under the two future laws")
-             .le(q.TV_fut(t, c), Z3("hi", "hi2"), "osc(R) ≤ 1 for R ∈ [0, 1]"))
+             .le(q.TV_fut(t, c), Z3("hi", "hi2", "lo", "lo2"), "osc(R) ≤ 1 for R ∈ [0, 1]"))
     return Derivation("future_gap", "|V^roll_(t+1)(c) − V^θ_(t+1)(c)| ≤ TV of the future laws (sharp)", "THEORY §5",
-                      chain, facts={"hi": Instance("value_at_most_one", {X: q.R_max}),
-                                    "hi2": Instance("value_at_most_one", {X: q.R_min})})
+                      chain, facts={"hi": Instance("value_at_most_one", {Y: q.R_max}),
+                                    "hi2": Instance("value_at_most_one", {Y: q.R_min}),
+                                    "lo": Instance("value_nonnegative", {Y: q.R_max}),
+                                    "lo2": Instance("value_nonnegative", {Y: q.R_min})})
 
 
 def _future_route(name, rhs, facts, statement) -> Derivation:

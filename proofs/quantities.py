@@ -20,8 +20,8 @@ Jgap = sp.Symbol("Jgap", real=True)                    # J(π_θ) − J(π_roll)
 Lsur = sp.Symbol("Lsur", real=True)                    # L' = E_roll[R Σ_t (ρ_t − 1)]
 Delta = sp.Symbol("Delta", real=True)                  # Δ = E_roll[R Σ_t (ρ_t − 1)(1 − Π_{j>t} ρ_j)]
 R = sp.Symbol("R", nonnegative=True)                   # the reward of one sequence, in [0, 1]
-R_max = sp.Symbol("R_max", nonnegative=True)           # the largest reward
-R_min = sp.Symbol("R_min", nonnegative=True)           # the smallest reward
+R_max = sp.Symbol("R_max", real=True)           # the largest reward
+R_min = sp.Symbol("R_min", real=True)           # the smallest reward
 rho = sp.Function("rho", positive=True)                # ρ_j of one sequence (a function of the position)
 E_roll = sp.Function("E_roll")                         # E_roll[·] over (x, y): an opaque linear functional
 
@@ -42,8 +42,8 @@ c_max = sp.Function("c_max")                           # a reachable context max
 c_min = sp.Function("c_min")                           # a reachable context minimising g_t
 EQ_theta = sp.Function("EQ_theta", real=True)          # E_{y~π_θ(·|c)}[Q_t(c, y)]
 EQ_roll = sp.Function("EQ_roll", real=True)           # E_{y~π_roll(·|c)}[Q_t(c, y)] = V_t(c)
-Q_max = sp.Function("Q_max", nonnegative=True)         # max_y Q_t(c, y)
-Q_min = sp.Function("Q_min", nonnegative=True)         # min_y Q_t(c, y)
+Q_max = sp.Function("Q_max", real=True)         # max_y Q_t(c, y)
+Q_min = sp.Function("Q_min", real=True)         # min_y Q_t(c, y)
 Eg_theta = sp.Function("Eg_theta", real=True)          # E_{d_t^θ}[g_t]
 Eg_roll = sp.Function("Eg_roll", real=True)            # E_{d_t^roll}[g_t]
 
@@ -51,8 +51,8 @@ Eg_roll = sp.Function("Eg_roll", real=True)            # E_{d_t^roll}[g_t]
 Eabs_u = sp.Function("Eabs_u", nonnegative=True)       # E_roll|ρ_t − 1|
 Euh = sp.Function("Euh", real=True)                    # E_roll[(ρ_t − 1) h_t(c_{t+1})], h_t = V^roll_{t+1} − V^θ_{t+1}
 f_max = sp.Function("f_max")                           # a context c_{t+1} maximising |h_t|
-V_roll = sp.Function("V_roll", nonnegative=True)       # V^roll_{t+1}(c) = E_roll[R | c_{t+1} = c]
-V_theta = sp.Function("V_theta", nonnegative=True)     # V^θ_{t+1}(c)
+V_roll = sp.Function("V_roll", real=True)       # V^roll_{t+1}(c) = E_roll[R | c_{t+1} = c]
+V_theta = sp.Function("V_theta", real=True)     # V^θ_{t+1}(c)
 TV_fut = sp.Function("TV_fut", nonnegative=True)       # TV of the laws of y_{t+1..T} given c_{t+1} = c
 KL_fut = sp.Function("KL_fut", nonnegative=True)       # KL of those laws (roll ‖ θ)
 Dbar_fut = sp.Function("Dbar_fut", nonnegative=True)   # (t, c, s): E[D_TV(c_s)] under the future roll law from c
