@@ -496,7 +496,7 @@ class _Encoder:
             r = self.fresh("inv")
             pos = self._pow(base, sp.Integer(-n))
             self.domain.append(b != 0)
-            self.defs.append(r * pos == 1)
+            self.defs.append(z3.Implies(b != 0, r * pos == 1))
             return r
         if exp.is_Rational:
             p, q = int(exp.p), int(exp.q)
@@ -505,33 +505,34 @@ class _Encoder:
             power = root
             for _ in range(q - 1):
                 power = power * root
-            self.defs += [root >= 0, power == b]
-            self.domain.append(b >= 0 if p > 0 else b > 0)
+            ok = b >= 0 if p > 0 else b > 0
+            self.defs.append(z3.Implies(b >= 0, z3.And(root >= 0, power == b)))   # defined where b ≥ 0 only
+            self.domain.append(ok)
             out = z3.RealVal(1)
             for _ in range(abs(p)):
                 out = out * root
             if p < 0:
                 r = self.fresh("inv")
-                self.defs.append(r * out == 1)
+                self.defs.append(z3.Implies(b > 0, r * out == 1))
                 return r
             return out
         # symbolic exponent: y = b^e for b > 0, with monotonicity and Bernoulli's inequality
         b, x = self.enc(base), self.enc(exp)
         y = self.fresh("pow")
         self.domain.append(b > 0)
-        self.defs += [y > 0,
+        self.defs += [z3.Implies(b > 0, y > 0),
                       z3.Implies(z3.And(b >= 1, x >= 0), y >= 1),
-                      z3.Implies(z3.And(b <= 1, x >= 0), y <= 1),
-                      z3.Implies(x == 0, y == 1),
-                      z3.Implies(x >= 1, y >= 1 + x * (b - 1)),
-                      z3.Implies(z3.And(x >= 0, x <= 1), y <= 1 + x * (b - 1))]
+                      z3.Implies(z3.And(b > 0, b <= 1, x >= 0), y <= 1),
+                      z3.Implies(z3.And(b > 0, x == 0), y == 1),
+                      z3.Implies(z3.And(b > 0, x >= 1), y >= 1 + x * (b - 1)),
+                      z3.Implies(z3.And(b > 0, x >= 0, x <= 1), y <= 1 + x * (b - 1))]
         for base2, exp2, y2 in self.powers:
             if base2 == base:
                 shift = sp.expand(exp - exp2)
                 if shift.is_Integer and abs(int(shift)) <= 4:
                     k = int(shift)
                     factor = self._pow(base, sp.Integer(abs(k)))
-                    self.defs.append(y == y2 * factor if k >= 0 else y2 == y * factor)
+                    self.defs.append(z3.Implies(b > 0, y == y2 * factor if k >= 0 else y2 == y * factor))
                 x2 = self.enc(exp2)
                 self.defs.append(z3.Implies(z3.And(b >= 1, x <= x2), y <= y2))
                 self.defs.append(z3.Implies(z3.And(b >= 1, x >= x2), y >= y2))
@@ -553,10 +554,10 @@ class _Encoder:
         x = self.enc(arg)
         l = self.fresh("log")
         self.domain.append(x > 0)
-        self.defs += [l <= x - 1, l * x >= x - 1, z3.Implies(x == 1, l == 0), z3.Implies(x >= 1, l >= 0),
-                      z3.Implies(x <= 1, l <= 0)]
+        self.defs += [z3.Implies(x > 0, z3.And(l <= x - 1, l * x >= x - 1)), z3.Implies(x == 1, l == 0),
+                      z3.Implies(x >= 1, l >= 0), z3.Implies(z3.And(x > 0, x <= 1), l <= 0)]
         for x2, l2 in self.logs:
-            self.defs += [z3.Implies(x <= x2, l <= l2), z3.Implies(x >= x2, l >= l2)]
+            self.defs += [z3.Implies(z3.And(x > 0, x <= x2), l <= l2), z3.Implies(z3.And(x2 > 0, x >= x2), l >= l2)]
         self.logs.append((x, l))
         return l
 
@@ -873,6 +874,9 @@ class Instance:
 
     def check_hypotheses(self, ctx: Context) -> Outcome:
         lemma = self.lemma
+        for var, value in self.sub.items():
+            if isinstance(var, sp.Symbol) and var.is_integer and sp.sympify(value).is_integer is not True:
+                return Outcome(False, f"{self.lemma_name}: {show(var)} is an integer, {show(value)} may not be")
         for h in lemma.all_hypotheses():
             inst = lemma.instantiate(h, self.sub)
             if inst is sp.true:

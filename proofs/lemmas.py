@@ -55,9 +55,9 @@ class Lemma:
         for var in self.variables:
             if isinstance(var, sp.Symbol):
                 if var.is_positive:
-                    signs.append(sp.Gt(var, 0))
+                    signs.append(sp.Gt(var, 0, evaluate=False))
                 elif var.is_nonnegative:
-                    signs.append(sp.Ge(var, 0))
+                    signs.append(sp.Ge(var, 0, evaluate=False))
         return tuple(signs) + tuple(self.hypotheses)
 
     def status(self) -> tuple[str, frozenset, tuple]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import sympy as sp
+from sympy.codegen.cfunctions import expm1, log1p
 
 from proofs import quantities as q
 from proofs.kernel import (CANCEL, EXPAND, EXP_LOG_POWER, LIMIT, LINEAR_SUMS, NUMERIC_LIMITS, SUM_CONSTANT, TEXTBOOK, ByLemma,
@@ -54,13 +55,13 @@ def _cite_lemmas():
          "THEORY §10; Williams (1991), §9.7", test("second_moment_recursion"))
     cite("weight_starts_at_one", q.m2(0), "=", 1, (), "M_0 = 1, so E[M_0²] = 1", "THEORY §10 (definition)",
          test("weight_starts_at_one"))
-    cite("weight_variance", q.var_M(t), "=", q.m2(t) - 1, (t,),
+    cite("weight_variance", q.var_M(n), "=", q.m2(n) - 1, (n,),
          "E_roll[(M_t − 1)²] = E_roll[M_t²] − 1 because E_roll[M_t] = 1", "THEORY §10 (E_roll[M_t] = 1)",
          test("weight_variance"))
-    cite("chi2_data_processing", q.var_M(t), "<=", chi2_seq, (t,),
+    cite("chi2_data_processing", q.var_M(n), "<=", chi2_seq, (n,),
          "E_roll[(M_t − 1)²] = χ²(P^θ_{≤t} ‖ P^roll_{≤t}) ≤ χ²_seq for t ≤ T (data processing for χ²)",
          "Polyanskiy & Wu, Information Theory (2024), Thm 7.4", test("chi2_data_processing"),
-         hypotheses=(sp.Le(t, T),))
+         hypotheses=(sp.Le(n, T),))
     cite("cauchy_schwarz", q.EabsW, "<=", sp.sqrt(q.EW2), (), "E|W| ≤ sqrt(E[W²])",
          "Cauchy–Schwarz; Williams (1991), §6.5", test("cauchy_schwarz"))
     cite("worst_reward", q.sup_error, "=", q.EabsW / 2, (),
@@ -102,13 +103,13 @@ def _second_moment_bound() -> Derivation:
 
 
 def _variance_bound() -> Derivation:
-    chain = (Chain(q.var_M(t))
-             .eq(q.m2(t) - 1, ByLemma("weight_variance"))
-             .le((1 + cmax) ** t - 1, Z3("m2"))
-             .eq(sp.codegen.cfunctions.expm1(t * sp.codegen.cfunctions.log1p(cmax)), Rewrite(TEXTBOOK, EXP_LOG_POWER),
+    chain = (Chain(q.var_M(n))
+             .eq(q.m2(n) - 1, ByLemma("weight_variance"))
+             .le((1 + cmax) ** n - 1, Z3("m2"))
+             .eq(expm1(n * log1p(cmax)), Rewrite(TEXTBOOK, EXP_LOG_POWER),
                  "expm1(t·log1p(χ²)) is (1 + χ²)^t − 1 written without cancellation"))
     return Derivation("weight_variance_bound", "E_roll[(M_t − 1)²] ≤ (1 + χ²_max)^t − 1 = expm1(t log1p χ²_max)",
-                      "THEORY §10", chain, facts={"m2": Instance("second_moment_bound", {n: t})})
+                      "THEORY §10", chain, facts={"m2": Instance("second_moment_bound")})
 
 
 def _geometric_sum() -> Derivation:
@@ -132,9 +133,9 @@ def _shift_terms(name):
 def _chi2_route(name: str) -> list[Derivation]:
     """sup_R |Error| ≤ ½ sqrt(χ²_max Σ_t shift_t) for the shift factor of ``name``."""
     shift = CHI2_SHIFT[name]
-    local = {"var": Instance("weight_variance_bound", {t: t - 1})}
+    local = {"var": Instance("weight_variance_bound", {n: t - 1})}
     if name == "chi2_mixed":
-        local["dp"] = Instance("chi2_data_processing", {t: t - 1})
+        local["dp"] = Instance("chi2_data_processing", {n: t - 1})
     sums = (Chain(sp.Sum(q.increment(t), (t, 1, T)))
             .le(sp.Sum(cmax * q.var_M(t - 1), (t, 1, T)), Termwise(ByLemma("increment_bound")))
             .le(_shift_terms(name), Termwise(Z3(local=local)), "E[(M_(t−1) − 1)²] ≤ the shift factor"))
@@ -165,15 +166,24 @@ def _closed_form(geo: Derivation, cc) -> Derivation:
                       hypotheses=(sp.Gt(cmax, 0),))
 
 
+def _shift_nonnegative(name: str) -> Derivation:
+    chain = (Chain(sp.Integer(0)).eq(sp.Sum(0, (t, 1, T)), Rewrite(SUM_CONSTANT))
+             .le(sp.Sum(CHI2_SHIFT[name], (t, 1, T)), Termwise(Z3()), "(1 + χ²_max)^(t−1) − 1 ≥ 0 and χ²_seq ≥ 0"))
+    d = Derivation(f"{name}_shift_nonnegative", f"Σ_t ({name} shift factor) ≥ 0", "THEORY §10", chain)
+    derived(d)
+    return d
+
+
 def _mixed_below_max() -> list[Derivation]:
     sums = Chain(sp.Sum(CHI2_SHIFT["chi2_mixed"], (t, 1, T))).le(sp.Sum(CHI2_SHIFT["chi2_max"], (t, 1, T)),
                                                               Termwise(Z3()), "min(χ²_seq, x) ≤ x")
     termwise = Derivation("chi2_mixed_terms_below_max", "Σ_t min(χ²_seq, s_t) ≤ Σ_t s_t", "THEORY §10", sums)
     derived(termwise)
-    chain = Chain(chi2_bound_expr("chi2_mixed")).le(chi2_bound_expr("chi2_max"), Z3("terms"))
+    nonneg = [_shift_nonnegative("chi2_mixed"), _shift_nonnegative("chi2_max")]
+    chain = Chain(chi2_bound_expr("chi2_mixed")).le(chi2_bound_expr("chi2_max"), Z3("terms", "pos"))
     main = Derivation("chi2_mixed_below_max", "B_χ²-mixed ≤ B_χ²-max", "THEORY §10", chain,
-                      facts={"terms": Instance(termwise.name)})
-    return [termwise, main]
+                      facts={"terms": Instance(termwise.name), "pos": Instance(nonneg[0].name)})
+    return nonneg + [termwise, main]
 
 
 def _mixed_below_sqrt() -> list[Derivation]:
@@ -182,9 +192,9 @@ def _mixed_below_sqrt() -> list[Derivation]:
             .eq(T * chi2_seq, Rewrite(SUM_CONSTANT)))
     termwise = Derivation("chi2_mixed_terms_below_seq", "Σ_t min(χ²_seq, s_t) ≤ T χ²_seq", "THEORY §10", sums)
     derived(termwise)
-    chain = Chain(chi2_bound_expr("chi2_mixed")).le(CHI2_CONSTANT * sp.sqrt(T * cmax * chi2_seq), Z3("terms"))
+    chain = Chain(chi2_bound_expr("chi2_mixed")).le(CHI2_CONSTANT * sp.sqrt(T * cmax * chi2_seq), Z3("terms", "pos"))
     main = Derivation("chi2_mixed_below_sqrt", "B_χ²-mixed ≤ ½ sqrt(T χ²_max χ²_seq)", "THEORY §10", chain,
-                      facts={"terms": Instance(termwise.name)})
+                      facts={"terms": Instance(termwise.name), "pos": Instance("chi2_mixed_shift_nonnegative")})
     return [termwise, main]
 
 
@@ -215,7 +225,7 @@ def derivations() -> tuple[Derivation, ...]:
     add(_martingale_transform(), (t,))
     add(_martingale_sum())
     add(_second_moment_bound(), (n,))
-    add(_variance_bound(), (t,))
+    add(_variance_bound(), (n,))
     geo, cc = _geometric_sum()
     add(geo, (cc, n))
     for name in ("chi2_max", "chi2_mixed"):
