@@ -214,7 +214,7 @@ cite("coupling_recursion", law_tv, "<=", sp.Sum(m_(q.s), (q.s, a_, b_)), (law_tv
      "Levin, Peres & Wilmer (2017), Prop. 4.7 (maximal coupling); paper, context-shift lemma")
 cite("data_processing_tv", q.TV_d(q.t), "<=", q.TV_seq, (q.t,),
      "TV(d_t^θ, d_t^roll) ≤ D_TV^seq: a prefix is a function of the sequence, and TV is convex over prompts",
-     "Polyanskiy & Wu, Information Theory (2024), Thm 7.4 (data processing for f-divergences)")
+     "Polyanskiy & Wu, Information Theory (2024), ch. 7 (data processing for f-divergences)")
 cite("seq_pinsker", q.TV_seq, "<=", sp.sqrt(q.KL_seq / 2), (),
      "D_TV^seq = E_x TV_x ≤ E_x sqrt(KL_x/2) ≤ sqrt(D_KL^seq/2) (Pinsker per prompt, then Jensen)",
      "Pinsker (1964); Jensen's inequality for the concave sqrt")
@@ -239,16 +239,16 @@ cite("delta_tower", q.Delta, "=", sp.Sum(q.Euh(q.t), (q.t, 1, q.T)), (),
      "THEORY §5 (Adaptive proof); Williams, Probability with Martingales (1991), §9.7")
 cite("holder_sup", sp.Abs(EXY), "<=", EabsX * SUP, (EXY, EabsX, SUP),
      "|E[X Y]| ≤ E|X| · sup|Y| (Hölder with exponents 1 and ∞)",
-     "Hölder's inequality; Folland, Real Analysis (1999), Thm 6.8")
+     "Hölder's inequality; Folland, Real Analysis (1999), §6.1")
 cite("abs_dev_is_twice_tv", q.Eabs_u(q.t), "=", 2 * q.Dbar(q.t), (q.t,),
      "E_roll|ρ_t − 1| = E_{c~d_t^roll}[Σ_v π_roll(v|c)|π_θ(v|c)/π_roll(v|c) − 1|] (tower property) "
      "= E_{c~d_t^roll}[Σ_v |π_θ(v|c) − π_roll(v|c)|] (the per-token identity abs_dev_token, proved) = 2 D̄_t",
      "THEORY §5 (Adaptive proof); Williams (1991), §9.7 (tower property)")
 cite("expectation_linear", E_(const * Y), "=", const * E_(Y), (E_, const, Y),
      "an expectation is linear: E[λ Y] = λ E[Y] (and E[Y − Z] = E[Y] − E[Z], see expectation_additive)",
-     "linearity of the Lebesgue integral; Williams (1991), §6.2")
+     "linearity of the Lebesgue integral; Williams (1991), ch. 6")
 cite("expectation_additive", E_(Y) - E_(Z), "=", E_(Y - Z), (E_, Y, Z),
-     "E[Y] − E[Z] = E[Y − Z] for integrable Y, Z", "linearity of the Lebesgue integral; Williams (1991), §6.2")
+     "E[Y] − E[Z] = E[Y − Z] for integrable Y, Z", "linearity of the Lebesgue integral; Williams (1991), ch. 6")
 cite("change_of_measure", q.Jgap, "=",
      q.E_roll(q.R * (sp.Product(q.rho(q.s), (q.s, 1, q.T)) - 1)), (q.rho,),
      "J(π_θ) − J(π_roll) = E_roll[R (Π_t ρ_t − 1)] when π_θ puts no mass where π_roll is 0 "
@@ -257,7 +257,7 @@ f_ = sp.Function("f")
 N_ = sp.Symbol("N", integer=True, nonnegative=True)
 cite("expectation_of_sum", E_(sp.Sum(f_(q.s), (q.s, 1, N_))), "=", sp.Sum(E_(f_(q.s)), (q.s, 1, N_)), (E_, f_, N_),
      "the expectation of a finite sum is the sum of the expectations",
-     "linearity of the Lebesgue integral; Williams (1991), §6.2")
+     "linearity of the Lebesgue integral; Williams (1991), ch. 6")
 cite("ratio_mean_one", q.E_roll(q.rho(q.s) - 1), "=", 0, (q.s,),
      "E_roll[ρ_s − 1] = Σ_v π_roll(v|c)(π_θ(v|c)/π_roll(v|c) − 1) = 0 at every context, hence at every position, "
      "when π_θ puts no mass where π_roll is 0", "THEORY §2 (martingale property)")

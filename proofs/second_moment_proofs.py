@@ -60,10 +60,10 @@ def _cite_lemmas():
          test("weight_variance"))
     cite("chi2_data_processing", q.var_M(n), "<=", chi2_seq, (n,),
          "E_roll[(M_t − 1)²] = χ²(P^θ_{≤t} ‖ P^roll_{≤t}) ≤ χ²_seq for t ≤ T (data processing for χ²)",
-         "Polyanskiy & Wu, Information Theory (2024), Thm 7.4", test("chi2_data_processing"),
+         "Polyanskiy & Wu, Information Theory (2024), ch. 7 (data processing for f-divergences)", test("chi2_data_processing"),
          hypotheses=(sp.Le(n, T),))
     cite("cauchy_schwarz", q.EabsW, "<=", sp.sqrt(q.EW2), (), "E|W| ≤ sqrt(E[W²])",
-         "Cauchy–Schwarz; Williams (1991), §6.5", test("cauchy_schwarz"))
+         "Cauchy–Schwarz; Williams (1991), ch. 6", test("cauchy_schwarz"))
     cite("worst_reward", q.sup_error, "=", q.EabsW / 2, (),
          "sup over rewards R ∈ [0, 1] of |E_roll[R W]| = ½ E_roll|W| when E_roll[W] = 0 (attained by R = 1[W > 0])",
          "THEORY §10; linearity of Error in R", test("worst_reward"))
