@@ -1099,6 +1099,8 @@ class DerivationReport:
     steps: list
     detail: str = ""
     seconds: float = 0.0
+    definitions: tuple = ()
+    hypotheses: tuple = ()
 
     @property
     def rests_on(self) -> frozenset:
@@ -1110,7 +1112,8 @@ class DerivationReport:
 
     def to_json(self) -> dict:
         return {"name": self.name, "statement": self.statement, "reference": self.reference,
-                "verdict": self.verdict, "detail": self.detail, "steps": [s.to_json() for s in self.steps]}
+                "verdict": self.verdict, "detail": self.detail, "hypotheses": list(self.hypotheses),
+                "definitions": list(self.definitions), "steps": [s.to_json() for s in self.steps]}
 
 
 class Derivation:
@@ -1149,17 +1152,20 @@ class Derivation:
             steps.append(StepReport(fact.relation, show(fact.lhs), show(fact.rhs), fact.kind, fact.verdict,
                                     ", ".join(fact.tests) or None, f"fact {label}: {inst.lemma_name}",
                                     out.detail, "facts", fact.rests_on))
-        ok, detail = z3_satisfiable(ctx, list(ctx.facts))
-        if not ok:
-            failed = True
-            details.append(detail)
+        if ctx.hypotheses or ctx.facts:          # symbol assumptions alone are always satisfiable
+            ok, detail = z3_satisfiable(ctx, list(ctx.facts))
+            if not ok:
+                failed = True
+                details.append(detail)
         steps += self.chain.check(ctx)
         rests |= self.chain.rests
         failed = failed or any(s.verdict == "failed" for s in steps)
         cited = any(s.verdict == "cited" for s in steps) or bool(rests)
         verdict = "failed" if failed else ("cited" if cited else "proved")
         self._report = DerivationReport(self.name, self.statement, self.reference, verdict, steps,
-                                        "; ".join(details), time.perf_counter() - started)
+                                        "; ".join(details), time.perf_counter() - started,
+                                        tuple(f"{show(k)} := {show(v)}" for k, v in self.definitions.items()),
+                                        tuple(show(h) for h in self.hypotheses))
         return self._report
 
     def links(self) -> list[Link]:

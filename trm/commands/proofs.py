@@ -30,6 +30,10 @@ def run(args) -> int:
     def human(p):
         for d in p["derivations"]:
             print(f"\n{d['name']}: {d['statement']}  [{d['reference']}]")
+            for h in d["hypotheses"]:
+                print(f"  given  {h}")
+            for definition in d["definitions"]:
+                print(f"  where  {definition}")
             chain_started = set()
             for s in d["steps"]:
                 where = s["within"] or "chain"
