@@ -81,6 +81,8 @@ def test_cited_lemma_test_rejects_the_falsified_lemma(lemma, monkeypatch):
     module = importlib.import_module(path[:-3].replace("/", "."))
     test = getattr(module, name)
     monkeypatch.setitem(lemmas.LEMMAS, lemma.name, lemma.falsified())
+    # Hypothesis keeps a test's settings on this attribute; swapping it (and restoring it) runs the same
+    # test derandomized, without shrinking, in this process.
     original = test._hypothesis_internal_use_settings
     test._hypothesis_internal_use_settings = settings(original, max_examples=200, derandomize=True, database=None,
                                                       phases=(Phase.explicit, Phase.generate), print_blob=False)
