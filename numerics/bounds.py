@@ -1,7 +1,10 @@
 """Every bound of THEORY §5, evaluated in float64 from the formulas of :mod:`proofs.bounds`.
 
-Each bound is C · Σ_{t=1}^T term_t with term_t lambdified from ``proofs.bounds.BOUND_TERMS``
-(C = 4 "paper", C = 2 "sharp"); the unified bound B* is their minimum. Inputs are the measured
+Each bound is C · Σ_{t=1}^T term_t with term_t lambdified from ``proofs.bounds.BOUND_TERMS``, which the
+proof kernel assembles from the master inequality (or the Δ route) and one route of each lemma
+(proofs.bound_family); C = 4 "paper", C = 2 "sharp", as assembled. Nothing is retyped here: the LN-TRM
+weight is the assembled Adaptive-hybrid future factor and the worst-case inputs are the right sides of
+the lemmas bounding them. The unified bound B* is the minimum of the bounds. Inputs are the measured
 quantities δ = D_KL^{tok,max}, ε = D_TV^{tok,max}, D_KL^seq, D_TV^seq and D̄_t (per position).
 An infinite δ or D_KL^seq (support mismatch) is evaluated through the caps min(1, ·), which keep
 the KL-driven bounds finite.
@@ -187,7 +190,8 @@ def threshold(T: int, budget: float, constants: str = "paper", rel_tol: float = 
 
 
 def length_neutral_weights(T: int, kl_tok_max: float, tv_tok_max: float) -> np.ndarray:
-    """[T] LN-TRM weights w_t = min(1, (T−t)ε, sqrt((T−t)δ/2)) from proofs.bounds.length_neutral_weight."""
+    """[T] LN-TRM weights w_t = min(1, (T−t)ε, sqrt((T−t)δ/2)): the Adaptive-hybrid future factor
+    (proofs.bounds.length_neutral_weight)."""
     w = _weight_function()(float(T), np.arange(1, T + 1, dtype=np.float64), _finite(kl_tok_max), tv_tok_max)
     return np.broadcast_to(w, (T,)).astype(np.float64)
 

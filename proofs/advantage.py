@@ -1,71 +1,152 @@
-"""Per-step advantage identities and the advantage bound (THEORY §2, §4).
+"""The advantage lemma and the two master inequalities (THEORY §2, §4).
 
-Q_t(c, y) = E_roll[R | c, y], V_t(c) = E_roll[R | c], A_t = Q_t − V_t, g_t(c) = E_(y~π_θ)[A_t(c, y)].
-Martingale: E_(y~π_roll)[A_t] = 0. Per-token surrogate: E_(y~π_roll)[(ρ_t − 1) Q_t] = g_t(c).
-Advantage bound: |g_t(c)| ≤ D_TV(c) · osc(Q_t) ≤ D_TV(c) (sharp), and the paper's ≤ 2 D_TV(c).
+Advantage: g_t(c) = E_{π_θ}[Q_t(c, ·)] − E_{π_roll}[Q_t(c, ·)], so by TV duality
+|g_t(c)| ≤ D_TV(c) · osc(Q_t(c, ·)) ≤ D_TV(c) (Q_t ∈ [0, 1]): the sharp form. The paper's
+|g_t(c)| ≤ 2 D_TV(c) follows. Three routes bound D_TV(c): ε, min(1, ε), min(1, sqrt(δ/2)).
+
+Master inequality (performance difference minus the per-token surrogate, then TV duality over
+contexts):  |Error| ≤ Σ_t 2 ‖g_t‖∞ · TV(d_t^θ, d_t^roll), with ‖g_t‖∞ = max(|g_t(c_max)|, |g_t(c_min)|).
+
+Δ route (linear and Adaptive): Error = −Δ, Δ = Σ_t E_roll[(ρ_t − 1) h_t] (tower property), Hölder,
+E_roll|ρ_t − 1| = 2 D̄_t:  |Error| ≤ Σ_t 2 D̄_t · sup_c |V^roll_{t+1}(c) − V^θ_{t+1}(c)|.
+(The argument through ‖g_t‖∞ ≤ 2 D̄_t is false: ‖g_t‖∞ is a maximum over contexts, D̄_t a mean.)
 """
+from __future__ import annotations
+
+from functools import lru_cache
+
 import sympy as sp
 
-from proofs.derivation import Derivation, Step, numeric
+from proofs import quantities as q
+from proofs.kernel import (EXPAND, LINEAR_SUMS, ByLemma, Chain, Congruence, Derivation, Instance, Rewrite, Subst,
+                           Termwise, Z3, unfold)
+from proofs.lemmas import EP, EQ, OSC, SUP, TV, EabsX, EXY, M, X, Y, derived
+from proofs.symbols import T, delta, eps, t
+from proofs.sums import a_fn
 
-TESTS = "tests/numerics/test_identities.py"
-LEMMAS = "tests/numerics/test_lemmas.py"
-
-p1, p2, q1, q2 = sp.symbols("p1 p2 q1 q2", positive=True)
-Q1, Q2, Q3 = sp.symbols("Q1 Q2 Q3", nonnegative=True)
-P3, Q3p = 1 - p1 - p2, 1 - q1 - q2        # V = 3 laws, reparametrised to sum to 1
-V_roll = p1 * Q1 + p2 * Q2 + P3 * Q3      # V_t(c) = E_(y~π_roll)[Q_t(c, y)]
-
-
-def _martingale() -> Derivation:
-    steps = (
-        Step(p1 * (Q1 - V_roll) + p2 * (Q2 - V_roll) + P3 * (Q3 - V_roll), "==", 0,
-             "E_(y~π_roll)[A_t(c, y)] = Σ_v π_roll(v) Q(v) − V(c) = 0 (V = 3)"),
-        Step(q1 * Q1 + q2 * Q2 + Q3p * Q3 - V_roll, "==",
-             (q1 - p1) * Q1 + (q2 - p2) * Q2 + (Q3p - P3) * Q3,
-             "g_t(c) = Σ_v π_θ(v) A(v) = Σ_v (π_θ(v) − π_roll(v)) Q(v)"),
-        Step(p1 * (q1 / p1 - 1) * Q1 + p2 * (q2 / p2 - 1) * Q2 + P3 * (Q3p / P3 - 1) * Q3, "==",
-             q1 * Q1 + q2 * Q2 + Q3p * Q3 - V_roll,
-             "per-token form: E_(y~π_roll)[(ρ − 1) Q] = g_t(c); summing over t gives L' = Σ_t E_(d_t^roll)[g_t]"),
-        numeric("E_(y~π_roll)[A_t] = 0 at every reachable context", "martingale property on exact value functions",
-                f"{TESTS}::test_martingale"),
-        numeric("L' = Σ_t E_(d_t^roll)[g_t]", "per-token form of the surrogate on exact pairs",
-                f"{TESTS}::test_per_token_surrogate"),
-    )
-    return Derivation("martingale", "E_(y~π_roll)[A_t] = 0 and L' = Σ_t E_(d_t^roll)[g_t]", "THEORY §2", steps)
-
-
-def _performance_difference() -> Derivation:
-    t, T = sp.Symbol("t", integer=True, positive=True), sp.Symbol("T", integer=True, positive=True)
-    a, b = sp.Function("a"), sp.Function("b")
-    steps = (
-        Step(sp.Sum(a(t + 1) - a(t), (t, 1, T)), "==", a(T + 1) - a(1),
-             "a(t) = E_(d_t^θ)[V_t^roll]; E_(d_t^θ)[g_t] = a(t+1) − a(t) since d_(t+1)^θ = d_t^θ ⊗ π_θ; the sum telescopes"),
-        numeric("a(T+1) = J(π_θ), a(1) = J(π_roll)", "V_(T+1) = R and d_1^θ = d_1^roll = P(x)",
-                f"{TESTS}::test_performance_difference"),
-        Step(sp.Sum(a(t), (t, 1, T)) - sp.Sum(b(t), (t, 1, T)), "==", sp.Sum(a(t) - b(t), (t, 1, T)),
-             "Error = Σ_t (E_(d_t^θ)[g_t] − E_(d_t^roll)[g_t]) (linearity of the sum)"),
-    )
-    return Derivation("performance_difference", "J(π_θ) − J(π_roll) = Σ_t E_(d_t^θ)[g_t]", "THEORY §2", steps)
+c = q.c
+G_MAX = sp.Abs(q.g(t, q.c_max(t)))
+G_MIN = sp.Abs(q.g(t, q.c_min(t)))
+G_SUP = sp.Max(G_MAX, G_MIN)                       # ‖g_t‖∞
+FUTURE = sp.Abs(q.V_roll(t, q.f_max(t)) - q.V_theta(t, q.f_max(t)))   # sup_c |h_t(c)|
 
 
 def _advantage_bound() -> Derivation:
-    a = sp.Symbol("a", real=True)   # q1 − p1 at V = 2
-    m = sp.Symbol("m", real=True)
-    steps = (
-        Step((q1 - p1) * m + (q2 - p2) * m + (Q3p - P3) * m, "==", 0,
-             "Σ_v (π_θ − π_roll)(v) · m = 0 for any constant m, so g = Σ_v (π_θ − π_roll)(v)(Q(v) − m)"),
-        Step((p1 + a) * Q1 + (1 - p1 - a) * Q2 - (p1 * Q1 + (1 - p1) * Q2), "==", a * (Q1 - Q2),
-             "at V = 2: g = (q1 − p1)(Q1 − Q2)"),
-        Step(sp.Rational(1, 2) * (sp.Abs(a) + sp.Abs(-a)), "==", sp.Abs(a), "at V = 2: D_TV = |q1 − p1|"),
-        Step(sp.Abs(a * (Q1 - Q2)), "==", sp.Abs(a) * sp.Abs(Q1 - Q2), "|g| = D_TV · |Q1 − Q2| = D_TV · osc(Q)"),
-        numeric("|g_t(c)| ≤ D_TV(c) · osc(Q_t(c, ·)) ≤ D_TV(c)",
-                "with m the mid-range of Q: |g| ≤ Σ_v|Δπ(v)| · osc(Q)/2 = D_TV · osc(Q), and Q ∈ [0, 1]",
-                f"{LEMMAS}::test_advantage_bound"),
-        Step(sp.Symbol("D_TV", nonnegative=True), "<=", 2 * sp.Symbol("D_TV", nonnegative=True),
-             "the paper's |g_t| ≤ 2 D_TV follows from the sharp form"),
-    )
-    return Derivation("advantage_bound", "|g_t(c)| ≤ D_TV(c) (sharp) ≤ 2 D_TV(c) (paper)", "THEORY §4", steps)
+    chain = (Chain(sp.Abs(q.g(t, c)))
+             .eq(sp.Abs(q.EQ_theta(t, c) - q.EQ_roll(t, c)), Subst(Instance("advantage_as_difference")),
+                 "g_t(c) = E_θ[Q_t] − E_roll[Q_t]")
+             .le(q.TV_tok(c) * sp.Abs(q.Q_max(t, c) - q.Q_min(t, c)),
+                 ByLemma("tv_duality", {EP: q.EQ_theta(t, c), EQ: q.EQ_roll(t, c), TV: q.TV_tok(c),
+                                        OSC: sp.Abs(q.Q_max(t, c) - q.Q_min(t, c))}),
+                 "TV duality at the context c; osc(Q_t) = max Q_t − min Q_t")
+             .le(q.TV_tok(c), Z3("hi", "hi2", "lo", "lo2"), "osc(Q_t) ≤ 1 because Q_t ∈ [0, 1]"))
+    return Derivation("advantage_bound", "|g_t(c)| ≤ D_TV(c) (sharp)", "THEORY §4, §5 (sharp constant)", chain,
+                      facts={"hi": Instance("value_at_most_one", {Y: q.Q_max(t, c)}),
+                             "hi2": Instance("value_at_most_one", {Y: q.Q_min(t, c)}),
+                             "lo": Instance("value_nonnegative", {Y: q.Q_max(t, c)}),
+                             "lo2": Instance("value_nonnegative", {Y: q.Q_min(t, c)})})
 
 
-DERIVATIONS = (_martingale(), _performance_difference(), _advantage_bound())
+def _advantage_paper() -> Derivation:
+    chain = Chain(sp.Abs(q.g(t, c))).le(2 * q.TV_tok(c), Z3("sharp"), "weaker than the sharp form")
+    return Derivation("advantage_paper", "|g_t(c)| ≤ 2 D_TV(c) (the paper's advantage lemma)", "THEORY §4", chain,
+                      facts={"sharp": Instance("advantage_bound")})
+
+
+ADVANTAGE_ROUTE_RHS = {
+    "advantage_eps": eps,
+    "advantage_eps_capped": sp.Min(1, eps),
+    "advantage_pinsker": sp.Min(1, sp.sqrt(delta / 2)),
+}
+
+
+def _advantage_routes() -> list[Derivation]:
+    facts = {"adv": Instance("advantage_bound"), "max": Instance("bounded_by_max", {M: q.TV_tok(c), X: eps}),
+             "one": Instance("tv_at_most_one", {TV: q.TV_tok(c)}), "tp": Instance("token_pinsker")}
+    uses = {"advantage_eps": ("adv", "max"), "advantage_eps_capped": ("adv", "max", "one"),
+            "advantage_pinsker": ("adv", "tp")}
+    words = {"advantage_eps": "|g_t(c)| ≤ ε", "advantage_eps_capped": "|g_t(c)| ≤ min(1, ε)",
+             "advantage_pinsker": "|g_t(c)| ≤ min(1, sqrt(δ/2))"}
+    out = []
+    for name, rhs in ADVANTAGE_ROUTE_RHS.items():
+        chain = Chain(sp.Abs(q.g(t, c))).le(rhs, Z3(*uses[name]))
+        out.append(Derivation(name, words[name] + " at every reachable context", "THEORY §4", chain,
+                              facts={k: facts[k] for k in uses[name]}))
+    return out
+
+
+def _master_inequality() -> Derivation:
+    osc = sp.Abs(q.g(t, q.c_max(t)) - q.g(t, q.c_min(t)))
+    diff = q.Eg_roll(t) - q.Eg_theta(t)
+    chain = (Chain(sp.Abs(q.Error))
+             .eq(sp.Abs(q.Jgap - q.Lsur), Rewrite(unfold("Error")), "Error = J(π_θ) − J(π_roll) − L'")
+             .eq(sp.Abs(sp.Sum(q.Eg_theta(t), (t, 1, T)) - q.Lsur), Subst(Instance("performance_difference")))
+             .eq(sp.Abs(sp.Sum(q.Eg_theta(t), (t, 1, T)) - sp.Sum(q.Eg_roll(t), (t, 1, T))),
+                 Subst(Instance("per_token_surrogate")))
+             .eq(sp.Abs(sp.Sum(diff, (t, 1, T))), Congruence(Rewrite(LINEAR_SUMS)))
+             .le(sp.Sum(sp.Abs(diff), (t, 1, T)),
+                 ByLemma("triangle_sums", {a_fn: sp.Lambda(t, diff), q.n: T}))
+             .le(sp.Sum(q.TV_d(t) * osc, (t, 1, T)),
+                 Termwise(ByLemma("tv_duality", {EP: q.Eg_roll(t), EQ: q.Eg_theta(t), TV: q.TV_d(t), OSC: osc})),
+                 "TV duality between d_t^θ and d_t^roll for the function g_t")
+             .le(sp.Sum(2 * G_SUP * q.TV_d(t), (t, 1, T)), Termwise(Z3()),
+                 "osc(g_t) = g_t(c_max) − g_t(c_min) ≤ 2 max(|g_t(c_max)|, |g_t(c_min)|) = 2‖g_t‖∞"))
+    return Derivation("master_inequality", "|Error| ≤ Σ_t 2‖g_t‖∞ · TV(d_t^θ, d_t^roll)", "THEORY §4", chain,
+                      definitions={q.Error: q.Jgap - q.Lsur})
+
+
+def _abs_dev_token() -> Derivation:
+    """π_roll(v)|π_θ(v)/π_roll(v) − 1| = |π_θ(v) − π_roll(v)|, summed over π_roll's support."""
+    p, qq, v, V = q.p_roll[c, q.v], q.p_theta[c, q.v], q.v, q.V
+    chain = Chain(sp.Sum(p * sp.Abs(qq / p - 1), (v, 1, V))).eq(sp.Sum(sp.Abs(qq - p), (v, 1, V)), Termwise(Z3()),
+                                                                 "π_roll > 0 on its support")
+    return Derivation("abs_dev_token", "Σ_v π_roll(v|c)|ρ(v) − 1| = Σ_v |π_θ(v|c) − π_roll(v|c)| = 2 D_TV(c)",
+                      "THEORY §5 (Adaptive proof)", chain)
+
+
+def _error_is_minus_delta_abs() -> Derivation:
+    chain = Chain(sp.Abs(q.Error)).eq(sp.Abs(q.Delta), Subst(Instance("error_is_minus_delta")), "|−Δ| = |Δ|")
+    return Derivation("abs_error_is_abs_delta", "|Error| = |Δ|", "THEORY §2", chain)
+
+
+def _delta_route() -> Derivation:
+    chain = (Chain(sp.Abs(q.Error))
+             .eq(sp.Abs(q.Delta), ByLemma("abs_error_is_abs_delta"))
+             .eq(sp.Abs(sp.Sum(q.Euh(t), (t, 1, T))), Subst(Instance("delta_tower")),
+                 "Δ = Σ_t E_roll[(ρ_t − 1) h_t(c_(t+1))]")
+             .le(sp.Sum(sp.Abs(q.Euh(t)), (t, 1, T)),
+                 ByLemma("triangle_sums", {a_fn: sp.Lambda(t, q.Euh(t)), q.n: T}))
+             .le(sp.Sum(q.Eabs_u(t) * FUTURE, (t, 1, T)),
+                 Termwise(ByLemma("holder_sup", {EXY: q.Euh(t), EabsX: q.Eabs_u(t), SUP: FUTURE})),
+                 "Hölder: |E[(ρ_t − 1) h_t]| ≤ E|ρ_t − 1| · sup|h_t|")
+             .eq(sp.Sum(2 * q.Dbar(t) * FUTURE, (t, 1, T)), Subst(Instance("abs_dev_is_twice_tv")),
+                 "E_roll|ρ_t − 1| = 2 D̄_t"))
+    return Derivation("delta_route", "|Error| ≤ Σ_t 2 D̄_t · sup_c |V^roll_(t+1)(c) − V^θ_(t+1)(c)|",
+                      "THEORY §5 (Adaptive proof)", chain)
+
+
+@lru_cache(maxsize=None)
+def derivations() -> tuple[Derivation, ...]:
+    from proofs import divergences, identities, sums
+
+    divergences.derivations()
+    sums.basic_derivations()
+    identities.derivations()
+    out = []
+
+    def add(d, variables=()):
+        derived(d, variables)
+        out.append(d)
+
+    add(_advantage_bound(), (t, c))
+    add(_advantage_paper(), (t, c))
+    for d in _advantage_routes():
+        add(d, (t, c))
+    add(_master_inequality())
+    add(_abs_dev_token())
+    add(_error_is_minus_delta_abs())
+    add(_delta_route())
+    return tuple(out)
+
+
+ADVANTAGE_ROUTES = tuple(ADVANTAGE_ROUTE_RHS)

@@ -1,103 +1,218 @@
-"""Each bound assembled from the lemmas, the recovery identities, and the sharp constants.
+"""The bounds are assembled, not typed: each bound's term_t is produced by substituting one route of
+each lemma into a master inequality, and the kernel checks the substitution.
 
-Master inequality |Error| ≤ Σ_t osc(g_t) · TV(d_t^θ, d_t^roll) with osc(g_t) ≤ 2‖g_t‖∞:
-    paper:  ‖g_t‖∞ ≤ 2 min(1, ε, sqrt(δ/2))  →  C = 2 · 2 = 4
-    sharp:  ‖g_t‖∞ ≤   min(1, ε, sqrt(δ/2))  →  C = 2 · 1 = 2
-Adaptive (from Error = −Δ): |Δ| ≤ Σ_t E_roll|ρ_t − 1| · sup|V_(t+1)^roll − V_(t+1)^θ|, E|ρ_t − 1| = 2D̄_t,
-    and the future factor ≤ 2·TV_future (paper) or ≤ TV_future (sharp, R ∈ [0, 1]).
-Recovery: D̄_t → min(1, sqrt(δ/2)) turns Adaptive-KL into Pinsker-Marginal-KL; D̄_t → ε (ε ≤ 1)
-turns Adaptive-TV into Coupling. Tightness: at T = 2 the sharp constant 2 is attained.
+    master route (classical, coupling, Pinsker-Marginal, Mixed):
+        |Error| ≤ Σ_t 2‖g_t‖∞ TV(d_t^θ, d_t^roll)                 (master_inequality)
+        ‖g_t‖∞ ≤ a · (an advantage route),  TV(d_t^θ, d_t^roll) ≤ (a context-shift route)
+    Δ route (linear, Adaptive):
+        |Error| ≤ Σ_t 2 D̄_t · sup_c |V^roll_{t+1}(c) − V^θ_{t+1}(c)|   (delta_route)
+        sup_c |V^roll_{t+1} − V^θ_{t+1}| ≤ a · (a future route)
+with a = 2 for the paper's constants (|g_t| ≤ 2 D_TV, future factor ≤ 2·TV) and a = 1 for the sharp
+ones (osc(Q_t) ≤ 1, osc(R) ≤ 1). The produced bound is C · Σ_t term_t with C = 2a: 4 (paper) and 2
+(sharp). proofs.bounds exposes the terms; numerics lambdifies them.
 """
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
 import sympy as sp
 
-from proofs.bounds import BOUND_NAMES, BOUND_TERMS, CONSTANTS, bound_expr, pinsker_cap
-from proofs.derivation import Derivation, Step, numeric
-from proofs.symbols import T, dbar, delta, eps, k, kl_seq, t, tv_seq
+from proofs import quantities as q
+from proofs.advantage import FUTURE, G_SUP
+from proofs.kernel import (LINEAR_SUMS, NUMERIC_LIMITS, ByLemma, Chain, Derivation, Instance, Rewrite, Termwise, Z3,
+                           reverse)
+from proofs.lemmas import LEMMAS, M, TV, X, derived
+from proofs.symbols import T, dbar, delta, eps, t
 
-BOUNDS_TESTS = "tests/numerics/test_bounds_hold.py"
-
-#: (bound on ‖g_t‖∞ / 2 in paper units, bound on the context shift or future factor) for each bound.
-LEMMA_FACTORS = {
-    "classical": (eps, (t - 1) * eps),
-    "coupling": (sp.Min(1, eps), sp.Min(1, (t - 1) * eps)),
-    "linear": (dbar, 1),
-    "pinsker_marginal_kl": (pinsker_cap(delta), pinsker_cap((t - 1) * delta)),
-    "pinsker_marginal_tv": (sp.Min(1, eps), pinsker_cap((t - 1) * delta)),
-    "mixed_kl": (pinsker_cap(delta), pinsker_cap(kl_seq)),
-    "mixed_tv": (sp.Min(1, eps), sp.Min(1, tv_seq)),
-    "adaptive_kl": (dbar, pinsker_cap((T - t) * delta)),
-    "adaptive_tv": (dbar, sp.Min(1, (T - t) * eps)),
-    "adaptive_hybrid": (dbar, sp.Min(1, (T - t) * eps, sp.sqrt((T - t) * delta / 2))),
+#: name: ("master", advantage route, context-shift route) or ("delta", future route). The order is the
+#: order of BOUND_NAMES.
+BOUND_ROUTES = {
+    "classical": ("master", "advantage_eps", "shift_tv"),
+    "coupling": ("master", "advantage_eps_capped", "shift_tv_capped"),
+    "linear": ("delta", "future_route_one"),
+    "pinsker_marginal_kl": ("master", "advantage_pinsker", "shift_kl"),
+    "pinsker_marginal_tv": ("master", "advantage_eps_capped", "shift_kl"),
+    "mixed_kl": ("master", "advantage_pinsker", "shift_seq_kl"),
+    "mixed_tv": ("master", "advantage_eps_capped", "shift_seq_tv"),
+    "adaptive_kl": ("delta", "future_route_kl"),
+    "adaptive_tv": ("delta", "future_route_tv"),
+    "adaptive_hybrid": ("delta", "future_route_hybrid"),
 }
+#: a: the factor of the advantage lemma (|g_t(c)| ≤ a D_TV(c)) and of the future factor (≤ a TV).
+FAMILY_FACTOR = {"paper": sp.Integer(2), "sharp": sp.Integer(1)}
 
 
-def _assembly() -> Derivation:
-    steps = []
-    for name in BOUND_NAMES:
-        g_factor, shift = LEMMA_FACTORS[name]
-        steps.append(Step(2 * (2 * g_factor) * shift, "==", CONSTANTS["paper"] * BOUND_TERMS[name],
-                          f"{name}: osc ≤ 2‖g‖, ‖g‖ ≤ 2·(lemma factor), times the shift factor (paper, C = 4)"))
-        steps.append(Step(2 * g_factor * shift, "==", CONSTANTS["sharp"] * BOUND_TERMS[name],
-                          f"{name}: the same with ‖g‖ ≤ lemma factor (sharp, C = 2)"))
-    return Derivation("bound_assembly", "each bound term = 2‖g_t‖∞ bound × context-shift bound", "THEORY §4–§5",
-                      tuple(steps))
+@dataclass(frozen=True)
+class Assembly:
+    name: str
+    family: str
+    derivation: Derivation
+    constant: sp.Expr          # C
+    term: sp.Expr              # term_t, with D̄_t written Dbar(t)
+
+    @property
+    def positional_term(self) -> sp.Expr:
+        """term_t with D̄_t as the symbol numerics passes an array of per-position values for."""
+        return self.term.xreplace({q.Dbar(t): dbar})
 
 
-def _recovery() -> Derivation:
-    s = sp.Symbol("s", positive=True)
-    eps_le_1 = {eps: 1 / (1 + s)}
-    adaptive_kl = BOUND_TERMS["adaptive_kl"].subs(dbar, pinsker_cap(delta)).subs(t, T - k)
-    pm_kl = BOUND_TERMS["pinsker_marginal_kl"].subs(t, k + 1)
-    adaptive_tv = BOUND_TERMS["adaptive_tv"].subs(dbar, eps).subs(t, T - k).subs(eps_le_1)
-    coupling = BOUND_TERMS["coupling"].subs(t, k + 1).subs(eps_le_1)
-    f = sp.Function("f")
-    steps = [
-        Step(adaptive_kl, "==", pm_kl, "Adaptive-KL term at D̄ = min(1, sqrt(δ/2)), t = T − k, equals PM-KL's at t = k+1"),
-        Step(adaptive_tv, "==", coupling, "Adaptive-TV term at D̄ = ε ≤ 1, t = T − k, equals Coupling's at t = k+1",
-             rewrites=(lambda e: sp.expand(e.replace(sp.Min, lambda *a: sp.Min(*[sp.together(x) for x in a]))),)),
-    ]
-    for n in range(1, 7):
-        steps.append(Step(sp.Sum(f(n - t), (t, 1, n)), "==", sp.Sum(f(k), (k, 0, n - 1)),
-                          f"reindexing t ↦ T − t maps positions 1..T onto offsets 0..T−1 (T = {n})"))
-    steps += [
-        numeric("Adaptive-hybrid ≤ min(PM-TV, Coupling) and B* = min(Adaptive-hybrid, Mixed-TV) with true TVs",
-                "termwise: D̄_t ≤ ε and min over more caps is smaller", f"{BOUNDS_TESTS}::test_orderings"),
-    ]
-    return Derivation("recovery", "Adaptive → Pinsker-Marginal (D̄ ≡ sqrt(δ/2)) and → Coupling (D̄ ≡ ε)",
-                      "THEORY §5", tuple(steps))
+def _route_lemmas():
+    from proofs import advantage
+
+    advantage.derivations()      # registers the routes, the master inequality and the Δ route
+
+
+def assemble(name: str, family: str) -> Assembly:
+    _route_lemmas()
+    a = FAMILY_FACTOR[family]
+    kind, *routes = BOUND_ROUTES[name]
+    if kind == "master":
+        master = LEMMAS["master_inequality"]
+        adv, shift = LEMMAS[routes[0]], LEMMAS[routes[1]]
+        facts = {"gmax": Instance(adv.name, {q.c: q.c_max(t)}), "gmin": Instance(adv.name, {q.c: q.c_min(t)}),
+                 "shift": Instance(shift.name)}
+        summand = master.rhs.function.xreplace({G_SUP: a * adv.rhs, q.TV_d(t): shift.rhs})
+        why = f"‖g_t‖∞ ≤ {a}·({routes[0]}), TV(d_t^θ, d_t^roll) ≤ {routes[1]}"
+    else:
+        master = LEMMAS["delta_route"]
+        future = LEMMAS[routes[0]]
+        facts = {"future": Instance(future.name, {q.c: q.f_max(t)})}
+        summand = master.rhs.function.xreplace({FUTURE: a * future.rhs.xreplace({q.c: q.f_max(t)})})
+        why = f"sup|V^roll − V^θ| ≤ {a}·({routes[0]})"
+    constant, term = summand.as_coeff_Mul()
+    chain = (Chain(sp.Abs(q.Error))
+             .le(master.rhs, ByLemma(master.name))
+             .le(sp.Sum(summand, (t, 1, T)), Termwise(Z3(*facts)), why))
+    if constant != 1:
+        chain.eq(constant * sp.Sum(term, (t, 1, T)), Rewrite(LINEAR_SUMS), "the constant leaves the sum")
+    derivation = Derivation(f"bound_{name}_{family}", f"|Error| ≤ {name} ({family} constants, C = {constant})",
+                            "THEORY §4–§5" + (" (sharp constants: this suite's result)" if family == "sharp" else ""),
+                            chain, facts=facts)
+    return Assembly(name, family, derivation, constant, term)
+
+
+@lru_cache(maxsize=None)
+def assemblies() -> dict[str, dict[str, Assembly]]:
+    out = {}
+    for name in BOUND_ROUTES:
+        out[name] = {family: assemble(name, family) for family in FAMILY_FACTOR}
+        terms = {a.term for a in out[name].values()}
+        if len(terms) != 1:
+            raise ValueError(f"{name}: the families assemble different terms {terms}")
+    for family in FAMILY_FACTOR:
+        constants = {out[name][family].constant for name in out}
+        if len(constants) != 1:
+            raise ValueError(f"{family}: the bounds assemble different constants {constants}")
+    return out
+
+
+def future_factor(route: str = "future_route_hybrid") -> sp.Expr:
+    """The future route's right side at the worst context: for the hybrid route, the LN-TRM weight w_t."""
+    _route_lemmas()
+    return LEMMAS[route].rhs.xreplace({q.c: q.f_max(t)})
+
+
+# ------------------------------------------------------------------------------------------------
+# consequences of the assembled terms (built when checked, from proofs.bounds, so that a changed
+# term is caught here)
+
+def _terms():
+    from proofs.bounds import BOUND_TERMS, CONSTANTS
+
+    return BOUND_TERMS, CONSTANTS
+
+
+def _recovery_kl() -> Derivation:
+    terms, C = _terms()
+    cap = sp.Min(1, sp.sqrt(delta / 2))
+    adaptive = terms["adaptive_kl"].xreplace({dbar: cap})
+    chain = Chain(sp.Sum(adaptive, (t, 1, T))).eq(sp.Sum(terms["pinsker_marginal_kl"], (t, 1, T)),
+                                                 Rewrite(reverse(t, T + 1)), "reindex t ↦ T + 1 − t")
+    return Derivation("recovery_kl", "Adaptive-KL with D̄_t ≡ min(1, sqrt(δ/2)) is Pinsker-Marginal-KL, caps included",
+                      "THEORY §5", chain)
+
+
+def _recovery_tv() -> Derivation:
+    terms, C = _terms()
+    adaptive = terms["adaptive_tv"].xreplace({dbar: eps})
+    reversed_ = adaptive.xreplace({t: T + 1 - t})
+    chain = (Chain(sp.Sum(adaptive, (t, 1, T)))
+             .eq(sp.Sum(reversed_, (t, 1, T)), Rewrite(reverse(t, T + 1)), "reindex t ↦ T + 1 − t")
+             .eq(sp.Sum(terms["coupling"], (t, 1, T)), Termwise(Z3("one")), "min(1, ε) = ε because ε ≤ 1"))
+    return Derivation("recovery_tv", "Adaptive-TV with D̄_t ≡ ε is Coupling", "THEORY §5", chain,
+                      facts={"one": Instance("tv_at_most_one", {TV: eps})})
+
+
+def _hybrid_below_pm_tv() -> Derivation:
+    terms, C = _terms()
+    hybrid = terms["adaptive_hybrid"].xreplace({dbar: q.Dbar(t)})
+    middle = sp.Min(1, eps) * terms["adaptive_kl"].xreplace({dbar: 1})
+    chain = (Chain(sp.Sum(hybrid, (t, 1, T)))
+             .le(sp.Sum(middle, (t, 1, T)), Termwise(Z3("mean", "one")), "D̄_t ≤ min(1, ε) and a min over more caps")
+             .eq(sp.Sum(terms["pinsker_marginal_tv"], (t, 1, T)), Rewrite(reverse(t, T + 1)), "reindex t ↦ T + 1 − t"))
+    return Derivation("hybrid_below_pinsker_marginal_tv", "Adaptive-hybrid ≤ Pinsker-Marginal-TV with the true D̄_t",
+                      "THEORY §5", chain,
+                      facts={"mean": Instance("bounded_by_max", {M: q.Dbar(t), X: eps}),
+                             "one": Instance("tv_at_most_one", {TV: eps})})
+
+
+def _hybrid_below_coupling() -> Derivation:
+    terms, C = _terms()
+    hybrid = terms["adaptive_hybrid"].xreplace({dbar: q.Dbar(t)})
+    middle = sp.Min(1, eps) * sp.Min(1, (T - t) * eps)
+    chain = (Chain(sp.Sum(hybrid, (t, 1, T)))
+             .le(sp.Sum(middle, (t, 1, T)), Termwise(Z3("mean", "one")))
+             .eq(sp.Sum(terms["coupling"], (t, 1, T)), Rewrite(reverse(t, T + 1)), "reindex t ↦ T + 1 − t"))
+    return Derivation("hybrid_below_coupling", "Adaptive-hybrid ≤ Coupling with the true D̄_t", "THEORY §5", chain,
+                      facts={"mean": Instance("bounded_by_max", {M: q.Dbar(t), X: eps}),
+                             "one": Instance("tv_at_most_one", {TV: eps})})
 
 
 def tightness_example():
-    """One state, V = 2, π_roll = (½, ½), π_θ = (½ + a, ½ − a), T = 2: symbolic worst case and sharp bounds."""
-    a = 1 / (2 * (1 + sp.Symbol("s", positive=True)))   # a ∈ (0, ½)
-    up, down = 1 + 2 * a, 1 - 2 * a                      # ρ of each token
+    """One state, V = 2, π_roll = (½, ½), π_θ = (½ + a, ½ − a), T = 2: sup_R |Error| and the sharp bounds."""
+    a = sp.Symbol("a", positive=True)
+    up, down = 1 + 2 * a, 1 - 2 * a
     bracket = lambda r1, r2: r1 * r2 - 1 - (r1 - 1) - (r2 - 1)
     worst = sp.Rational(1, 2) * sum(sp.Rational(1, 4) * sp.Abs(bracket(r1, r2)) for r1 in (up, down) for r2 in (up, down))
-    sharp = {name: bound_expr(name, CONSTANTS["sharp"]).subs({T: 2, dbar: a, eps: a}) for name in
-             ("classical", "coupling", "adaptive_tv")}
-    return a, worst, sharp
+    return a, worst
 
 
-def _sharp_constants() -> Derivation:
-    steps = [
-        numeric("|g_t(c)| ≤ D_TV(c)", "osc(Q_t) ≤ 1 because Q_t ∈ [0, 1]", "tests/numerics/test_lemmas.py::test_advantage_bound"),
-        numeric("|V_(t+1)^roll − V_(t+1)^θ| ≤ TV of the future laws", "R ∈ [0, 1]",
-                "tests/numerics/test_lemmas.py::test_future_factor"),
-    ]
-    for name in BOUND_NAMES:
-        steps.append(Step(bound_expr(name, CONSTANTS["paper"]) / bound_expr(name, CONSTANTS["sharp"]), "==", 2,
-                          f"{name}: paper / sharp = 2 (the classical 2T(T−1)ε² becomes T(T−1)ε²)",
-                          rewrites=(lambda e: sp.cancel(e),)))
-    a, worst, sharp = tightness_example()
-    steps.append(Step(worst, "==", 2 * a**2, "T = 2 example: sup_R |Error| = ½ E_roll|(ρ1 − 1)(ρ2 − 1)| = 2a²"))
-    for name, value in sharp.items():
-        steps.append(Step(value, "==", 2 * a**2,
-                          f"{name} (sharp) = 2a² there: attained, so no constant below 2 is valid",
-                          rewrites=(lambda e: sp.expand(e.doit().replace(sp.Min, lambda *x: sp.Min(*[sp.together(y) for y in x]))),)))
-    steps.append(numeric("|Error| and sup_R |Error| ≤ every bound with sharp constants on random pairs",
-                         "property test with target() pushing the ratio up", f"{BOUNDS_TESTS}::test_worst_case_below_every_bound"))
-    return Derivation("sharp_constants", "every 4 can be 2 (and the classical 2 can be 1); 2 is attained",
-                      "THEORY §5 (our result, labelled 'sharp')", tuple(steps))
+def _sharp_constant_attained() -> Derivation:
+    terms, C = _terms()
+    a, worst = tightness_example()
+    hyps = (sp.Lt(a, sp.Rational(1, 2)),)
+    sharp = C["sharp"]
+    chain = Chain(worst).eq(2 * a ** 2, Z3(), "sup_R |Error| = ½ E_roll|(ρ_1 − 1)(ρ_2 − 1)| = 2a² at T = 2")
+    derivations = [Derivation("tight_pair_worst_case", "the T = 2 pair: sup_R |Error| = 2a²", "THEORY §5", chain,
+                              hypotheses=hyps)]
+    for name in ("classical", "coupling", "adaptive_tv"):
+        bound = sharp * sp.Sum(terms[name].xreplace({eps: a, dbar: a}), (t, 1, 2)).xreplace({T: 2})
+        written = _written_out(bound)
+        chain = Chain(bound)
+        if written == 2 * a ** 2:
+            chain.eq(written, Rewrite(NUMERIC_LIMITS), "the two terms written out")
+        else:
+            chain.eq(written, Rewrite(NUMERIC_LIMITS), "the two terms written out").eq(
+                2 * a ** 2, Z3(), "with a < ½ every cap is inactive")
+        derivations.append(Derivation(f"sharp_{name}_attained", f"sharp {name} = 2a² = sup_R |Error| on the T = 2 pair: "
+                                      "no constant below 2 is valid", "THEORY §5 (sharp constants)", chain,
+                                      hypotheses=hyps))
+    return derivations
 
 
-DERIVATIONS = (_assembly(), _recovery(), _sharp_constants())
+def _written_out(bound):
+    return NUMERIC_LIMITS(bound, None)
+
+
+@lru_cache(maxsize=None)
+def derivations() -> tuple[Derivation, ...]:
+    out = []
+    for by_family in assemblies().values():
+        for assembly in by_family.values():
+            derived(assembly.derivation)
+            out.append(assembly.derivation)
+    for d in (_recovery_kl(), _recovery_tv(), _hybrid_below_pm_tv(), _hybrid_below_coupling()):
+        out.append(d)
+    out += _sharp_constant_attained()
+    return tuple(out)

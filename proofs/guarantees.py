@@ -1,78 +1,110 @@
-"""What the bounds guarantee: monotonic improvement, the TRM guarantee, the length-neutral
-LN-TRM and SER bounds, and the length bias (1 − p)^T of TRM-Max (THEORY §5, §7).
+"""What the bounds guarantee (THEORY §5, §7): monotonic improvement, the TRM threshold is monotone in δ,
+the length-neutral LN-TRM and SER bounds, and the length bias (1 − p)^T of TRM-Max.
 """
+from __future__ import annotations
+
+from functools import lru_cache
+
 import sympy as sp
 
-from proofs.bounds import BOUND_TERMS, independent_acceptance, length_neutral_weight
-from proofs.derivation import Derivation, Step, numeric
-from proofs.symbols import T, dbar, delta, k, t
+from proofs import quantities as q
+from proofs.kernel import LIMIT, LINEAR_SUMS, ByLemma, Chain, Derivation, Instance, Rewrite, Termwise, Z3, unfold
+from proofs.lemmas import M, X, derived
+from proofs.symbols import T, dbar, delta, eps, t
 
-BOUNDS_TESTS = "tests/numerics/test_bounds_hold.py"
-s = sp.Symbol("s", positive=True)
+B = sp.Symbol("B", nonnegative=True)        # any bound of the family: |Error| ≤ B
+w = sp.Function("w", nonnegative=True)      # the LN-TRM weight at position t
+
+
+def _bounds():
+    from proofs import bounds
+
+    return bounds
 
 
 def _monotonic_improvement() -> Derivation:
-    L, B = sp.symbols("L B", real=True)
-    steps = (
-        Step((L + (-B + s)) - (L - B), ">=", 0,
-             "J(π_θ) − J(π_roll) = L' + Error and Error ≥ −|Error| ≥ −B*: write Error = −B* + s with s ≥ 0"),
-        Step((L - B).subs(L, B + s), ">", 0, "so L' > B* (L' = B* + s) implies J(π_θ) > J(π_roll)"),
-        numeric("J(π_θ) − J(π_roll) ≥ L' − B* on exact pairs", "the bound holds for every pair",
-                f"{BOUNDS_TESTS}::test_monotonic_improvement"),
-    )
-    return Derivation("monotonic_improvement", "J(π_θ) − J(π_roll) ≥ L' − B*; L' > B* ⇒ improvement", "THEORY §5",
-                      steps)
+    chain = Chain(q.Lsur - B).le(q.Jgap, Z3(), "J(π_θ) − J(π_roll) = L' + Error ≥ L' − |Error|")
+    return Derivation("monotonic_improvement", "|Error| ≤ B* ⇒ J(π_θ) − J(π_roll) ≥ L' − B*", "THEORY §5", chain,
+                      hypotheses=(sp.Eq(q.Error, q.Jgap - q.Lsur), sp.Le(sp.Abs(q.Error), B)))
 
 
-def _trm_guarantee() -> Derivation:
-    terms = {name: BOUND_TERMS[name] for name in ("pinsker_marginal_kl", "adaptive_kl", "mixed_kl")}
-    steps = [Step(sp.diff(sp.sqrt(k * delta / 2), delta), ">=", 0,
-                  "every uncapped KL factor sqrt(kδ/2) is nondecreasing in δ (and min(1, ·) preserves that)")]
-    for name, term in terms.items():
-        uncapped = term.replace(sp.Min, lambda *args: args[-1])
-        offset = {t: T - k} if name.startswith("adaptive") else {t: 1 + k}
-        steps.append(Step(sp.diff(uncapped, delta).subs(offset), ">=", 0,
-                          f"{name}: its term is nondecreasing in δ (uncapped branch; the capped branch is constant)"))
-    steps += [
-        numeric("accepted sequences satisfy max_t D_KL(c_t) ≤ δ", "definition of the TRM-Max mask M = 1[max_t D_KL ≤ δ]",
-                f"{BOUNDS_TESTS}::test_trm_guarantee"),
-        numeric("D_KL^(tok,max) ≤ δ on all reachable contexts ⇒ |Error| ≤ B*(δ, ε) for the unmasked L'",
-                "B* is nondecreasing in δ, and the threshold does not depend on T", f"{BOUNDS_TESTS}::test_trm_guarantee"),
-    ]
-    return Derivation("trm_guarantee", "global D_KL^(tok,max) ≤ δ ⇒ |Error| ≤ B*(δ)", "THEORY §7", tuple(steps))
+def _improvement_certificate() -> Derivation:
+    chain = (Chain(0).lt(q.Lsur - B, Z3(), "L' > B*")
+             .le(q.Jgap, ByLemma("monotonic_improvement")))
+    return Derivation("improvement_certificate", "L' > B* ⇒ J(π_θ) > J(π_roll)", "THEORY §5", chain,
+                      hypotheses=(sp.Eq(q.Error, q.Jgap - q.Lsur), sp.Le(sp.Abs(q.Error), B), sp.Gt(q.Lsur, B)))
 
 
-def _length_neutral() -> Derivation:
-    p, r = sp.symbols("p r", positive=True)
-    w_t = length_neutral_weight()
-    dsym = sp.Symbol("delta_SER", positive=True)
-    steps = (
-        Step(p * sp.Abs(r - 1), "==", sp.Abs(p * r - p),
-             "π_roll(v)|ρ(v) − 1| = |π_θ(v) − π_roll(v)| with π_θ = rπ_roll; summing: E_roll|ρ_t − 1| = 2 D_TV(c_t)"),
-        Step(2 * (2 * dbar * w_t), "==", 4 * BOUND_TERMS["adaptive_hybrid"],
-             "LN-TRM: 2 E_roll[W] = 2 Σ_t 2D̄_t w_t = Adaptive-hybrid (paper); sharp: E_roll[W]"),
-        numeric("|Error| ≤ 2 E_roll[W] when D_KL^(tok,max) ≤ δ globally", "Adaptive bound with the LN weights",
-                f"{BOUNDS_TESTS}::test_length_neutral_bounds"),
-        Step(T * (sp.Symbol("W", nonnegative=True) / T), "==", sp.Symbol("W", nonnegative=True),
-             "SER: Σ_t |ρ_t − 1| = T · W_SER"),
-        Step(2 * T * dsym * (1 / (1 + s)), "<=", 2 * T * dsym,
-             "|Error| ≤ E_roll[Σ_t |ρ_t − 1| · |V^roll − V^θ|] ≤ 2 E[Σ_t |ρ_t − 1|] = 2T E[W_SER]; if every sequence "
-             "has W_SER = δ_SER/(1+s) ≤ δ_SER this is ≤ 2Tδ_SER (paper; Tδ_SER with the sharp future factor 1)"),
-        numeric("|Error| ≤ 2Tδ_SER when every sequence passes SER", "future factor |V^roll − V^θ| ≤ 1",
-                f"{BOUNDS_TESTS}::test_length_neutral_bounds"),
-    )
-    return Derivation("length_neutral", "LN-TRM: |Error| ≤ 2E_roll[W]; SER: |Error| ≤ 2Tδ_SER", "THEORY §7", steps)
+def _threshold_monotone() -> list[Derivation]:
+    """Every term, with its inputs at their worst case given δ, is nondecreasing in δ: so is B*, and the
+    TRM-Max threshold of `trm threshold` is found by bisection."""
+    b = _bounds()
+    d1, d2 = sp.Symbol("delta_1", positive=True), sp.Symbol("delta_2", positive=True)
+
+    def worst(term, d):
+        e, kl = b.worst_case_eps(d), b.worst_case_kl_seq(d, T)
+        return term.xreplace({delta: d, eps: e, dbar: e, q.KL_seq: kl, q.TV_seq: b.worst_case_tv_seq(kl)})
+
+    out = []
+    for name, term in b.BOUND_TERMS.items():
+        lo, hi = worst(term, d1), worst(term, d2)
+        chain = Chain(sp.Sum(lo, (t, 1, T))).le(sp.Sum(hi, (t, 1, T)), Termwise(Z3()))
+        out.append(Derivation(f"worst_case_{name}_monotone", f"{name} with worst-case inputs is nondecreasing in δ",
+                              "THEORY §7 (threshold by bisection)", chain, hypotheses=(sp.Le(d1, d2),)))
+    return out
+
+
+def _ln_trm() -> Derivation:
+    """|Error| ≤ E_roll[W] (sharp) with W = Σ_t |ρ_t − 1| w_t and w_t the Adaptive-hybrid future factor."""
+    b = _bounds()
+    C = b.CONSTANTS["sharp"]
+    weight = b.length_neutral_weight()
+    E = q.E_roll
+    chain = (Chain(sp.Abs(q.Error))
+             .le(C * sp.Sum(q.Dbar(t) * weight, (t, 1, T)), ByLemma("bound_adaptive_hybrid_sharp"))
+             .eq(sp.Sum(C * q.Dbar(t) * weight, (t, 1, T)), Rewrite(LINEAR_SUMS))
+             .eq(sp.Sum(q.Eabs_u(t) * weight, (t, 1, T)), Termwise(Z3(local={"abs": Instance("abs_dev_is_twice_tv")})),
+                 "2 D̄_t = E_roll|ρ_t − 1|"))
+    return Derivation("ln_trm_bound", "LN-TRM: |Error| ≤ Σ_t w_t E_roll|ρ_t − 1| = E_roll[W] (sharp; 2E_roll[W] paper)",
+                      "THEORY §7", chain)
+
+
+def _ser() -> Derivation:
+    b = _bounds()
+    C = b.CONSTANTS["sharp"]
+    d_ser = sp.Symbol("delta_SER", nonnegative=True)
+    ser = sp.Symbol("E_W_SER", nonnegative=True)      # E_roll[W_SER] = (1/T) Σ_t E_roll|ρ_t − 1| (linearity)
+    chain = (Chain(sp.Abs(q.Error))
+             .le(C * sp.Sum(q.Dbar(t), (t, 1, T)), ByLemma("bound_linear_sharp"))
+             .eq(sp.Sum(C * q.Dbar(t), (t, 1, T)), Rewrite(LINEAR_SUMS))
+             .eq(sp.Sum(q.Eabs_u(t), (t, 1, T)), Termwise(Z3(local={"abs": Instance("abs_dev_is_twice_tv")})),
+                 "2 D̄_t = E_roll|ρ_t − 1|")
+             .eq(T * ser, Rewrite(unfold("E_W_SER")), "E_roll[W_SER] = (1/T) Σ_t E_roll|ρ_t − 1|")
+             .le(T * d_ser, Z3("pass"), "every sequence passes: W_SER ≤ δ_SER, so its mean is too"))
+    return Derivation("ser_bound", "SER: every sequence passes ⇒ |Error| ≤ Tδ_SER (sharp; 2Tδ_SER paper)", "THEORY §7",
+                      chain, definitions={ser: sp.Sum(q.Eabs_u(t), (t, 1, T)) / T},
+                      facts={"pass": Instance("bounded_by_max", {M: ser, X: d_ser})})
 
 
 def _length_bias() -> Derivation:
-    p = 1 / (1 + s)
-    steps = (
-        Step(sp.Limit(independent_acceptance(1 - p), T, sp.oo), "==", 0,
-             "independent violations with probability q = 1 − p ∈ (0, 1): acceptance (1 − q)^T → 0"),
-        Step(independent_acceptance(sp.Rational(1, 1000), 256), "==", sp.Rational(999, 1000) ** 256,
-             "the printed table evaluates (1 − p)^T exactly (p = 1e-3, T = 256)"),
-    )
-    return Derivation("length_bias", "TRM-Max acceptance (1 − p)^T → 0 as T grows", "THEORY §6–§7", steps)
+    s = sp.Symbol("s", positive=True)
+    p = 1 / (1 + s)                        # a violation probability in (0, 1), reparametrised
+    chain = Chain(sp.Limit((1 - p) ** T, T, sp.oo)).eq(0, Rewrite(LIMIT))
+    return Derivation("length_bias", "TRM-Max acceptance (1 − p)^T → 0 as T grows, for every p ∈ (0, 1)",
+                      "THEORY §6–§7", chain)
 
 
-DERIVATIONS = (_monotonic_improvement(), _trm_guarantee(), _length_neutral(), _length_bias())
+@lru_cache(maxsize=None)
+def derivations() -> tuple[Derivation, ...]:
+    from proofs import bound_family
+
+    bound_family.derivations()
+    out = []
+    for d in (_monotonic_improvement(), _improvement_certificate()):
+        derived(d)
+        out.append(d)
+    out += _threshold_monotone()
+    out.append(_ln_trm())
+    out.append(_ser())
+    out.append(_length_bias())
+    return tuple(out)

@@ -1,104 +1,155 @@
-"""Exact identities of THEORY §2: sequence importance weight, telescoping (Error = −Δ), the
-baseline constant, and Error = L' = 0 at equal policies.
+"""Exact identities of THEORY §2, for every T (by induction over T, not for T = 1..6 only):
 
-Identities between expectations hold because they hold for the integrand of every sequence
-(linearity of E_roll); the integrand identities are proved symbolically for T = 1..6 and, for all
-T, by induction. The expectations themselves are checked on exact ground truth by the named tests.
+    telescoping         Π_{s≤n} ρ_s − 1 = Σ_{s≤n} (ρ_s − 1) Π_{s<j≤n} ρ_j
+    error_integrand     R(Π ρ − 1) − R Σ(ρ − 1) = −R Σ_s (ρ_s − 1)(1 − Π_{j>s} ρ_j)
+    error_is_minus_delta  Error = −Δ (change of measure, linearity of E_roll, the integrand identity)
+    likelihood_ratio    P^θ(y)/P^roll(y) = Π_t ρ_t (both laws are products over positions)
+    baseline_constant   (R − b) Σ ρ_t − (R − b) Σ (ρ_t − 1) = T(R − b), and E_roll[(R − b)Σ(ρ_t − 1)] = L'
+    equal_policies      π_θ = π_roll ⇒ Error = 0 and L' = 0
 """
+from __future__ import annotations
+
+from functools import lru_cache
+
 import sympy as sp
 
-from proofs.derivation import Derivation, Step, numeric
+from proofs import quantities as q
+from proofs.kernel import (EMPTY, EXPAND, LINEAR_SUMS, NUMERIC_LIMITS, SPLIT_PRODUCTS, SUM_CONSTANT, ByLemma, Chain,
+                           Congruence, Derivation, Induction, Instance, Rewrite, Subst, Termwise, peel, unfold)
+from proofs.lemmas import N_, Y, Z, const, derived, E_, f_
+from proofs.symbols import T
 
-MAX_T = 6
-TESTS = "tests/numerics/test_identities.py"
-
-
-def ratios(n: int) -> tuple[sp.Symbol, ...]:
-    return sp.symbols(f"rho1:{n + 1}", positive=True)
-
-
-def suffix_product(rho, t: int) -> sp.Expr:
-    """Π_{j>t} ρ_j for 0-based t."""
-    return sp.Mul(*rho[t + 1:])
+s, n = q.s, q.n
+j = sp.Symbol("j", integer=True, positive=True)
+rho, R = q.rho, q.R
 
 
-def telescoped(rho) -> sp.Expr:
-    """Σ_t (ρ_t − 1) Π_{j>t} ρ_j."""
-    return sp.Add(*[(rho[t] - 1) * suffix_product(rho, t) for t in range(len(rho))])
+def suffix(lo, hi):
+    """Π_{j=lo}^{hi} ρ_j."""
+    return sp.Product(rho(j), (j, lo, hi))
+
+
+def telescoped(N):
+    return sp.Sum((rho(s) - 1) * suffix(s + 1, N), (s, 1, N))
 
 
 def _telescoping() -> Derivation:
-    steps = [Step(sp.Mul(*ratios(n)) - 1, "==", telescoped(ratios(n)), f"telescoping product at T = {n}; expand")
-             for n in range(1, MAX_T + 1)]
-    P, A, r = sp.symbols("P_T A_T rho_Tp1", positive=True)
-    for n in range(1, MAX_T):
-        rho = ratios(n + 1)
-        steps.append(Step(telescoped(rho), "==", rho[n] * telescoped(rho[:n]) + rho[n] - 1,
-                          f"recursion A_(T+1) = ρ_(T+1) A_T + ρ_(T+1) − 1 at T = {n}"))
-    steps.append(Step(r * (P - 1) + r - 1, "==", r * P - 1,
-                      "inductive step: A_T = P_T − 1 implies A_(T+1) = P_(T+1) − 1, so the identity holds for all T"))
-    R = sp.Symbol("R", nonnegative=True)
-    for n in range(1, MAX_T + 1):
-        rho = ratios(n)
-        error_integrand = R * (sp.Mul(*rho) - 1) - R * sp.Add(*[x - 1 for x in rho])
-        delta_integrand = R * sp.Add(*[(rho[t] - 1) * (1 - suffix_product(rho, t)) for t in range(n)])
-        steps.append(Step(error_integrand, "==", -delta_integrand,
-                          f"Error integrand R(Πρ − 1) − RΣ(ρ − 1) equals −(Δ integrand) at T = {n}"))
-    steps.append(numeric("Error = −Δ on exact pairs", "linearity of E_roll over the integrand identity",
-                         f"{TESTS}::test_telescoping_error_equals_minus_delta"))
-    return Derivation("telescoping", "Π_t ρ_t − 1 = Σ_t (ρ_t − 1) Π_(j>t) ρ_j, hence Error = −Δ",
-                      "THEORY §2; paper Lemma (telescoping)", tuple(steps))
+    lhs = sp.Product(rho(s), (s, 1, n)) - 1
+    rhs = telescoped(n)
+    base = Chain(lhs.xreplace({n: 1})).eq(rhs.xreplace({n: 1}), Rewrite(NUMERIC_LIMITS), "T = 1: ρ_1 − 1 both sides")
+    m = n + 1
+    step = (Chain(lhs.xreplace({n: m}))
+            .eq(rho(m) * (sp.Product(rho(s), (s, 1, n)) - 1) + rho(m) - 1, Rewrite(peel(m), EXPAND),
+                "peel the last factor")
+            .eq(rho(m) * telescoped(n) + rho(m) - 1, Subst("IH"), "induction hypothesis")
+            .eq(rhs.xreplace({n: m}), Rewrite(peel(m), LINEAR_SUMS, EXPAND),
+                "peel the last term and the last factor of every suffix product"))
+    chain = Chain(lhs).eq(rhs, Induction(n, 1, base, step))
+    return Derivation("telescoping", "Π_t ρ_t − 1 = Σ_t (ρ_t − 1) Π_(j>t) ρ_j for every T ≥ 1",
+                      "THEORY §2; paper Lemma (telescoping)", chain, hypotheses=(sp.Ge(n, 1),))
 
 
-def _importance_weight() -> Derivation:
-    steps = []
-    for n in range(1, 4):
-        p = sp.symbols(f"p1:{n + 1}", positive=True)
-        q = sp.symbols(f"q1:{n + 1}", positive=True)
-        steps.append(Step(sp.Mul(*q) / sp.Mul(*p), "==", sp.Mul(*[qi / pi for qi, pi in zip(q, p)]),
-                          f"P^θ(y)/P^roll(y) = Π_t ρ_t for T = {n} (chain rule of both laws)"))
-    P = sp.symbols("P1:5", positive=True)
-    Q = sp.symbols("Q1:5", nonnegative=True)
-    R = sp.symbols("R1:5", nonnegative=True)
-    steps.append(Step(sp.Add(*[Pi * Ri * (Qi / Pi) for Pi, Qi, Ri in zip(P, Q, R)]), "==",
-                      sp.Add(*[Qi * Ri for Qi, Ri in zip(Q, R)]),
-                      "E_roll[R Π ρ] = E_θ[R] over any finite set of sequences with P^roll > 0 (supp θ ⊆ supp roll)"))
-    steps.append(numeric("J(π_θ) − J(π_roll) = E_roll[R(Π_t ρ_t − 1)]", "importance weighting over all sequences",
-                         f"{TESTS}::test_sequence_importance_weight"))
-    return Derivation("importance_weight", "J(π_θ) − J(π_roll) = E_roll[R (Π_t ρ_t − 1)]", "THEORY §2",
-                      tuple(steps))
+def _error_integrand() -> Derivation:
+    product = sp.Product(rho(s), (s, 1, T))
+    chain = (Chain(R * (product - 1) - R * sp.Sum(rho(s) - 1, (s, 1, T)))
+             .eq(R * telescoped(T) - R * sp.Sum(rho(s) - 1, (s, 1, T)), Subst(Instance("telescoping", {n: T})))
+             .eq(-R * sp.Sum((rho(s) - 1) * (1 - suffix(s + 1, T)), (s, 1, T)), Rewrite(LINEAR_SUMS, EXPAND),
+                 "linearity of finite sums"))
+    return Derivation("error_integrand", "R(Πρ − 1) − RΣ(ρ − 1) = −R Σ_t (ρ_t − 1)(1 − Π_(j>t) ρ_j) per sequence",
+                      "THEORY §2", chain)
 
 
-def _baseline_constant() -> Derivation:
-    steps = []
-    q1, q2 = sp.symbols("q1 q2", positive=True)
-    p1, p2 = sp.symbols("p1 p2", positive=True)
-    q3, p3 = 1 - q1 - q2, 1 - p1 - p2
-    steps.append(Step(p1 * (q1 / p1) + p2 * (q2 / p2) + p3 * (q3 / p3), "==", 1,
-                      "E_(y~π_roll)[ρ_t | c_t] = Σ_v π_θ(v|c) = 1 (V = 3, probabilities reparametrised to sum to 1)"))
-    R, b = sp.symbols("R b", real=True)
-    for n in range(1, MAX_T + 1):
-        rho = ratios(n)
-        steps.append(Step((R - b) * sp.Add(*rho) - (R - b) * sp.Add(*[x - 1 for x in rho]), "==", n * (R - b),
-                          f"(R − b)Σρ_t − (R − b)Σ(ρ_t − 1) = T(R − b) at T = {n}; so L = L' + T(J(π_roll) − b)"))
-    steps.append(numeric("E_roll[(R − b) Σ_t(ρ_t − 1)] = L' for every constant b", "E_roll[ρ_t − 1] = 0 at each position",
-                         f"{TESTS}::test_baseline_constant"))
-    return Derivation("baseline_constant", "L = E_roll[(R − b)Σ_t ρ_t] = L' + T(J(π_roll) − b)", "THEORY §2",
-                      tuple(steps))
+LSUR_DEF = q.E_roll(R * sp.Sum(rho(s) - 1, (s, 1, T)))
+DELTA_INTEGRAND = R * sp.Sum((rho(s) - 1) * (1 - suffix(s + 1, T)), (s, 1, T))
+
+
+def _error_is_minus_delta() -> Derivation:
+    weight = R * (sp.Product(rho(s), (s, 1, T)) - 1)
+    surrogate = R * sp.Sum(rho(s) - 1, (s, 1, T))
+    E = q.E_roll
+    chain = (Chain(q.Error)
+             .eq(q.Jgap - q.Lsur, Rewrite(unfold("Error")), "definition of the error")
+             .eq(E(weight) - q.Lsur, Subst(Instance("change_of_measure")), "importance weighting")
+             .eq(E(weight) - E(surrogate), Rewrite(unfold("Lsur")), "definition of L'")
+             .eq(E(weight - surrogate), ByLemma("expectation_additive", {E_: E, Y: weight, Z: surrogate}))
+             .eq(E(-DELTA_INTEGRAND), Congruence(ByLemma("error_integrand")), "the integrand identity")
+             .eq(-E(DELTA_INTEGRAND), ByLemma("expectation_linear", {E_: E, const: -1, Y: DELTA_INTEGRAND}))
+             .eq(-q.Delta, Rewrite(unfold("Delta")), "definition of Δ"))
+    return Derivation("error_is_minus_delta", "Error = −Δ", "THEORY §2", chain,
+                      definitions={q.Error: q.Jgap - q.Lsur, q.Lsur: LSUR_DEF, q.Delta: E(DELTA_INTEGRAND)})
+
+
+def _likelihood_ratio() -> Derivation:
+    p_th, p_ro = sp.Function("pi_theta", positive=True), sp.Function("pi_roll", positive=True)
+    chain = Chain(sp.Product(p_th(s), (s, 1, T)) / sp.Product(p_ro(s), (s, 1, T))).eq(
+        sp.Product(p_th(s) / p_ro(s), (s, 1, T)), Rewrite(SPLIT_PRODUCTS), "a product of ratios over T positions")
+    return Derivation("likelihood_ratio", "P^θ(y|x)/P^roll(y|x) = Π_t ρ_t", "THEORY §2", chain)
+
+
+def _baseline_integrand() -> Derivation:
+    b = sp.Symbol("b", real=True)
+    chain = Chain((R - b) * sp.Sum(rho(s), (s, 1, T)) - (R - b) * sp.Sum(rho(s) - 1, (s, 1, T))).eq(
+        T * (R - b), Rewrite(LINEAR_SUMS, SUM_CONSTANT, EXPAND))
+    return Derivation("baseline_integrand", "(R − b)Σρ_t − (R − b)Σ(ρ_t − 1) = T(R − b): so L = L' + T(J(π_roll) − b)",
+                      "THEORY §2", chain)
+
+
+def _baseline_free() -> Derivation:
+    b = sp.Symbol("b", real=True)
+    E = q.E_roll
+    total = sp.Sum(rho(s) - 1, (s, 1, T))
+    chain = (Chain(E((R - b) * total))
+             .eq(E(R * total - b * total), Congruence(Rewrite(EXPAND)))
+             .eq(E(R * total) - E(b * total), ByLemma("expectation_additive", {E_: E, Y: R * total, Z: b * total},
+                                                       reverse=True))
+             .eq(E(R * total) - b * E(total), Subst(Instance("expectation_linear", {E_: E, const: b, Y: total})))
+             .eq(E(R * total) - b * sp.Sum(E(rho(s) - 1), (s, 1, T)), Subst(Instance("expectation_of_sum", {E_: E, f_: sp.Lambda(s, rho(s) - 1), N_: T})))
+             .eq(E(R * total) - b * sp.Sum(0, (s, 1, T)), Termwise(ByLemma("ratio_mean_one")),
+                 "E_roll[ρ_t − 1] = 0 at every position")
+             .eq(q.Lsur, Rewrite(SUM_CONSTANT, unfold("Lsur"))))
+    return Derivation("baseline_constant", "E_roll[(R − b) Σ_t (ρ_t − 1)] = L' for every constant b", "THEORY §2",
+                      chain, definitions={q.Lsur: LSUR_DEF})
 
 
 def _equal_policies() -> Derivation:
-    steps = []
-    R = sp.Symbol("R", nonnegative=True)
-    for n in range(1, MAX_T + 1):
-        rho = ratios(n)
-        ones = {x: 1 for x in rho}
-        steps.append(Step((R * sp.Add(*[x - 1 for x in rho])).subs(ones), "==", 0, f"L' integrand at ρ ≡ 1, T = {n}"))
-        steps.append(Step((R * (sp.Mul(*rho) - 1) - R * sp.Add(*[x - 1 for x in rho])).subs(ones), "==", 0,
-                          f"Error integrand at ρ ≡ 1, T = {n}"))
-    steps.append(numeric("Error = L' = 0 exactly when π_θ = π_roll", "ρ_t ≡ 1 on every sequence",
-                         f"{TESTS}::test_equal_policies_give_zero"))
-    return Derivation("equal_policies", "π_θ = π_roll ⇒ Error = L' = 0", "THEORY §2", tuple(steps))
+    one = sp.Lambda(s, 1)
+    E = q.E_roll
+    jgap = E(R * (sp.Product(1, (s, 1, T)) - 1))
+    lsur = E(R * sp.Sum(0, (s, 1, T)))
+    chain = (Chain(q.Error)
+             .eq(q.Jgap - q.Lsur, Rewrite(unfold("Error")), "definition of the error")
+             .eq(jgap - q.Lsur, Subst(Instance("change_of_measure", {q.rho: one})), "importance weighting at ρ ≡ 1")
+             .eq(jgap - lsur, Rewrite(unfold("Lsur")), "L' at ρ ≡ 1")
+             .eq(0, Rewrite(SUM_CONSTANT), "Π_t 1 − 1 = 0 and Σ_t 0 = 0 inside both expectations"))
+    return Derivation("equal_policies", "π_θ = π_roll (ρ ≡ 1) ⇒ Error = 0", "THEORY §2", chain,
+                      definitions={q.Error: q.Jgap - q.Lsur, q.Lsur: lsur})
 
 
-DERIVATIONS = (_telescoping(), _importance_weight(), _baseline_constant(), _equal_policies())
+def _equal_policies_surrogate() -> Derivation:
+    E = q.E_roll
+    lsur = E(R * sp.Sum(0, (s, 1, T)))
+    chain = (Chain(q.Lsur)
+             .eq(lsur, Rewrite(unfold("Lsur")), "L' at ρ ≡ 1")
+             .eq(E(0), Congruence(Rewrite(SUM_CONSTANT)), "Σ_t 0 = 0")
+             .eq(0, ByLemma("expectation_linear", {E_: E, const: 0, Y: R}), "E[0 · R] = 0 · E[R]"))
+    return Derivation("equal_policies_surrogate", "π_θ = π_roll (ρ ≡ 1) ⇒ L' = 0", "THEORY §2", chain,
+                      definitions={q.Lsur: lsur})
+
+
+@lru_cache(maxsize=None)
+def derivations() -> tuple[Derivation, ...]:
+    out = []
+
+    def add(d, variables=()):
+        derived(d, variables)
+        out.append(d)
+
+    add(_telescoping(), (n, rho))
+    add(_error_integrand())
+    add(_error_is_minus_delta())
+    add(_likelihood_ratio())
+    add(_baseline_integrand())
+    add(_baseline_free())
+    add(_equal_policies())
+    add(_equal_policies_surrogate())
+    return tuple(out)

@@ -1,51 +1,65 @@
-"""Two propositions: sequence-level KL does not control the token maximum, and the worst-case
-reward (THEORY §7, issue "worst-case reward").
+"""Two propositions (THEORY §7, §10): sequence-level KL does not control the token maximum, and the
+worst reward.
 
-Worst case: Error(R) = E_roll[R f] with f = Π_t ρ_t − 1 − Σ_t(ρ_t − 1) and E_roll[f] = 0, so
-sup_(R∈[0,1]) |Error| = E_roll[f⁺] = ½ E_roll|f|, attained by R = 1[f > 0].
+Sequence KL: a context of roll-probability p where π_roll = (½, ½) and π_θ = (a, 1 − a), KL 0
+elsewhere. Its token KL is −½ log(4a(1 − a)) (= 1 when 4a(1 − a) = e^(−2)), so δ stays fixed while
+D_KL^seq = p·δ → 0 as p → 0: no f with f(0+) = 0 gives D_KL^(tok,max) ≤ f(D_KL^seq).
+
+Worst reward: Error(R) = E_roll[R f] with f = Π_t ρ_t − 1 − Σ_t(ρ_t − 1); pointwise R f ≤ f⁺ = (f + |f|)/2
+for R ∈ [0, 1], with equality at R = 1[f > 0]; with E_roll[f] = 0 this gives sup_R |Error| = ½ E_roll|f|
+(the lemma worst_reward, cited and tested by enumeration).
 """
+from __future__ import annotations
+
+from functools import lru_cache
+
 import sympy as sp
 
-from proofs.derivation import Derivation, Step, numeric
+from proofs.kernel import EXPAND, EXPAND_LOG, LIMIT, TOGETHER, Chain, Derivation, Rewrite, Z3
+from proofs.lemmas import derived
 
-TESTS = "tests/numerics/test_bounds_hold.py"
-s = sp.Symbol("s", positive=True)
+
+def _bad_context_kl() -> Derivation:
+    s = sp.Symbol("s", positive=True)
+    a = 1 / (1 + s)                                     # a ∈ (0, 1), reparametrised
+    half = sp.Rational(1, 2)
+    kl = half * sp.log(half / a) + half * sp.log(half / (1 - a))
+    chain = Chain(kl).eq(-half * sp.log(4 * a * (1 - a)), Rewrite(TOGETHER, EXPAND_LOG, EXPAND),
+                         "KL((½, ½) ‖ (a, 1 − a)) = Σ ½ log(½ / π_θ)")
+    return Derivation("bad_context_kl", "D_KL((½, ½) ‖ (a, 1 − a)) = −½ log(4a(1 − a)): any δ > 0 is attained",
+                      "THEORY §7", chain)
 
 
 def _seq_kl_insufficient() -> Derivation:
-    p = sp.Symbol("p", positive=True)   # roll-probability of the one bad context
-    steps = (
-        Step(-sp.log(4 * (sp.exp(-2) / 4)) / 2, "==", 1,
-             "context with π_roll = (½, ½), π_θ = (a, 1 − a), 4a(1 − a) = e^(−2): D_KL = −½ log(4a(1 − a)) = 1"),
-        Step(p * 1 + (1 - p) * 0, "==", p, "reached with roll-probability p, KL 0 elsewhere: D_KL^seq = p, δ = 1"),
-        Step(sp.Limit(p, p, 0, "+"), "==", 0,
-             "D_KL^seq → 0 while δ = 1: no f with f(0+) = 0 gives D_KL^(tok,max) ≤ f(D_KL^seq)"),
-        numeric("the explicit family on the exact engine: kl_seq = p, kl_tok_max = 1", "dynamic programme",
-                f"{TESTS}::test_sequence_kl_does_not_control_token_max"),
-    )
-    return Derivation("seq_kl_insufficient", "no function of D_KL^seq bounds D_KL^(tok,max)", "THEORY §7", steps)
+    p = sp.Symbol("p", positive=True)
+    kappa = sp.Symbol("delta", positive=True)
+    chain = Chain(sp.Limit(p * kappa, p, 0, "+")).eq(0, Rewrite(LIMIT),
+                                                    "D_KL^seq = p·δ (one bad context of roll-probability p) → 0")
+    return Derivation("seq_kl_insufficient", "D_KL^seq → 0 while D_KL^(tok,max) = δ: no function of D_KL^seq bounds "
+                      "D_KL^(tok,max)", "THEORY §7", chain)
 
 
-def _worst_case_reward() -> Derivation:
-    p1, q1 = sp.symbols("p1 q1", positive=True)
-    p2, q2 = 1 - p1, 1 - q1
-    rho = {0: q1 / p1, 1: q2 / p2}
-    prob = {0: p1, 1: p2}
-    mean_f = sum(prob[a] * prob[b] * (rho[a] * rho[b] - 1 - (rho[a] - 1) - (rho[b] - 1)) for a in (0, 1) for b in (0, 1))
-    A, B = sp.symbols("A B", nonnegative=True)
-    R = 1 / (1 + sp.Symbol("z", positive=True))   # R ∈ (0, 1)
-    steps = (
-        Step(mean_f, "==", 0, "E_roll[f] = 0 (T = 2, one state, V = 2): E_roll[Πρ] = 1 and E_roll[ρ_t] = 1"),
-        Step((s + sp.Abs(s)) / 2, "==", s, "f⁺ = (f + |f|)/2 where f = s > 0"),
-        Step((-s + sp.Abs(-s)) / 2, "==", 0, "f⁺ = (f + |f|)/2 where f = −s < 0"),
-        Step(((A + B) / 2).subs(B, A), "==", A, "E f⁺ − E f⁻ = E f = 0 ⇒ E f⁺ = ½(E f⁺ + E f⁻) = ½ E|f|"),
-        Step(R * s, "<=", s, "R f ≤ f⁺ where f = s > 0 and R ≤ 1 …"),
-        Step(R * (-s), "<=", 0, "… and R f ≤ 0 = f⁺ where f < 0: so Error(R) ≤ E f⁺, with equality at R = 1[f > 0]"),
-        numeric("sup_R |Error| = ½ E_roll|f| attained by R = 1[f > 0]", "enumeration over all sequences",
-                f"{TESTS}::test_worst_case_reward_attains_the_supremum"),
-    )
-    return Derivation("worst_case_reward", "sup_(R∈[0,1]) |Error| = ½ E_roll|Π_t ρ_t − 1 − Σ_t(ρ_t − 1)|",
-                      "THEORY §2 (linearity of Error in R)", steps)
+f = sp.Symbol("f", real=True)
+R = sp.Symbol("R", real=True)
 
 
-DERIVATIONS = (_seq_kl_insufficient(), _worst_case_reward())
+def _pointwise() -> Derivation:
+    chain = Chain(R * f).le((f + sp.Abs(f)) / 2, Z3(), "R f ≤ f⁺ for R ∈ [0, 1]")
+    return Derivation("worst_reward_pointwise", "R f ≤ f⁺ = (f + |f|)/2 for every R ∈ [0, 1]", "THEORY §10", chain,
+                      hypotheses=(sp.Ge(R, 0), sp.Le(R, 1)))
+
+
+def _attained() -> list[Derivation]:
+    up = Chain(f).eq((f + sp.Abs(f)) / 2, Z3(), "f > 0: R = 1 attains f⁺")
+    down = Chain(sp.Integer(0)).eq((f + sp.Abs(f)) / 2, Z3(), "f ≤ 0: R = 0 attains f⁺ = 0")
+    return [Derivation("worst_reward_attained_up", "1·f = f⁺ where f > 0", "THEORY §10", up, hypotheses=(sp.Gt(f, 0),)),
+            Derivation("worst_reward_attained_down", "0·f = f⁺ where f ≤ 0", "THEORY §10", down,
+                       hypotheses=(sp.Le(f, 0),))]
+
+
+@lru_cache(maxsize=None)
+def derivations() -> tuple[Derivation, ...]:
+    out = [_bad_context_kl(), _seq_kl_insufficient(), _pointwise()] + _attained()
+    for d in out:
+        derived(d)
+    return tuple(out)

@@ -41,3 +41,13 @@ def chi2_bound_expr(name: str) -> sp.Expr:
     if name == "chi2_exact":
         return CHI2_CONSTANT * sp.sqrt(second_moment)
     return CHI2_CONSTANT * sp.sqrt(chi2_max * sp.Sum(CHI2_SHIFT[name], (t, 1, T)))
+
+
+# ------------------------------------------------------------------------------------------------
+# The derivations of §10 in the kernel (built when checked, from CHI2_SHIFT and chi2_bound_expr).
+
+def derivations():
+    """Every §10 derivation, in dependency order (each registered as a lemma)."""
+    from proofs.second_moment_proofs import derivations as build
+
+    return build()

@@ -1,90 +1,240 @@
-"""Closed forms and inequalities behind the bounds, and the growth exponent of each bound in T.
+"""Finite sums by induction over their length, the closed forms the paper prints, and the growth of
+every bound in T, regime by regime, on the capped expressions.
 
-    Σ_(t=1)^T (t − 1) = T(T − 1)/2
-    Σ_(k<T) sqrt(k) ≤ (2/3) T^(3/2)              (so 2δ Σ sqrt(k) ≤ (4/3)T^(3/2)δ: "≤", not "=")
-    Σ_(t=1)^T min(1, (t−1)ε) = εK(K+1)/2 + (T − 1 − K) ≤ T + 1/(2ε),  K = min(T−1, ⌊1/ε⌋)
-Growth: classical T², Pinsker-Marginal T^(3/2), Mixed/linear/coupling T, by limits.
+    triangle_sums      |Σ_{t≤n} a_t| ≤ Σ_{t≤n} |a_t|
+    gauss_sum          Σ_{t≤n} t = n(n + 1)/2
+    sqrt_sum_upper     Σ_{t≤n} sqrt(t − 1) ≤ (2/3) n^{3/2}
+    sqrt_sum_lower     (2/3)(n − 1)^{3/2} ≤ Σ_{t≤n} sqrt(t − 1)
+    classical_closed_form, pm_closed_form, coupling_split   the paper's closed forms, as "≤" (THEORY §8)
+    growth_*           limits in T per regime (a limit sympy cannot evaluate to the stated value fails)
 """
+from __future__ import annotations
+
+from functools import lru_cache
+
 import sympy as sp
 
-from proofs.bounds import (CLASSICAL_KL_FORM, COUPLING_SPLIT_FORM, LINEAR_WORST_FORM, MIXED_KL_UNCAPPED_FORM,
-                           PM_UNCAPPED_FORM)
-from proofs.derivation import Derivation, Step
-from proofs.symbols import T, delta, eps, k, kl_seq, t
+from proofs import quantities as q
+from proofs.kernel import (EXPAND, FAULHABER, LIMIT, LINEAR_SUMS, NUMERIC_LIMITS, SUM_CONSTANT, ByLemma, Chain,
+                           Congruence, Derivation, Induction, Instance, Rewrite, Sign, Subst, Termwise, Z3, peel,
+                           split_at)
+from proofs.lemmas import derived
+from proofs.symbols import T, delta, eps, kl_seq, t, tv_seq
 
-x = sp.Symbol("x", positive=True)
-u = sp.Symbol("u", positive=True)
-s = sp.Symbol("s", positive=True)
+n = q.n
+a_fn = sp.Function("a", real=True)
+THREE_HALVES = sp.Rational(3, 2)
+
+
+def _triangle() -> Derivation:
+    lhs, rhs = sp.Abs(sp.Sum(a_fn(t), (t, 1, n))), sp.Sum(sp.Abs(a_fn(t)), (t, 1, n))
+    m = n + 1
+    base = Chain(lhs.xreplace({n: 1})).eq(rhs.xreplace({n: 1}), Rewrite(NUMERIC_LIMITS))
+    step = (Chain(lhs.xreplace({n: m}))
+            .eq(sp.Abs(sp.Sum(a_fn(t), (t, 1, n)) + a_fn(m)), Rewrite(peel(m)))
+            .le(sp.Abs(sp.Sum(a_fn(t), (t, 1, n))) + sp.Abs(a_fn(m)), Z3(), "|x + y| ≤ |x| + |y|")
+            .le(rhs + sp.Abs(a_fn(m)), Z3("IH"))
+            .eq(rhs.xreplace({n: m}), Rewrite(peel(m))))
+    chain = Chain(lhs).le(rhs, Induction(n, 1, base, step))
+    return Derivation("triangle_sums", "|Σ_(t≤n) a_t| ≤ Σ_(t≤n) |a_t| for every n ≥ 1", "triangle inequality",
+                      chain, hypotheses=(sp.Ge(n, 1),))
+
+
+def _gauss() -> Derivation:
+    lhs, rhs = sp.Sum(t, (t, 1, n)), n * (n + 1) / 2
+    m = n + 1
+    base = Chain(lhs.xreplace({n: 1})).eq(rhs.xreplace({n: 1}), Rewrite(NUMERIC_LIMITS))
+    step = (Chain(lhs.xreplace({n: m}))
+            .eq(lhs + m, Rewrite(peel(m)))
+            .eq(rhs + m, Subst("IH"))
+            .eq(rhs.xreplace({n: m}), Rewrite(EXPAND)))
+    chain = Chain(lhs).eq(rhs, Induction(n, 1, base, step))
+    return Derivation("gauss_sum", "Σ_(t≤n) t = n(n + 1)/2", "Gauss", chain, hypotheses=(sp.Ge(n, 1),))
+
+
+def _sqrt_upper() -> Derivation:
+    lhs, rhs = sp.Sum(sp.sqrt(t - 1), (t, 1, n)), sp.Rational(2, 3) * n ** THREE_HALVES
+    m = n + 1
+    base = (Chain(lhs.xreplace({n: 1})).eq(0, Rewrite(NUMERIC_LIMITS)).le(rhs.xreplace({n: 1}), Sign()))
+    step = (Chain(lhs.xreplace({n: m}))
+            .eq(lhs + sp.sqrt(n), Rewrite(peel(m)))
+            .le(rhs + sp.sqrt(n), Z3("IH"))
+            .le(rhs.xreplace({n: m}), Z3(), "sqrt(k) ≤ ∫_k^(k+1) sqrt(x) dx: (2/3)k^(3/2) + sqrt(k) ≤ (2/3)(k+1)^(3/2)"))
+    chain = Chain(lhs).le(rhs, Induction(n, 1, base, step))
+    return Derivation("sqrt_sum_upper", "Σ_(k<n) sqrt(k) ≤ (2/3) n^(3/2)", "THEORY §5, §8", chain,
+                      hypotheses=(sp.Ge(n, 1),))
+
+
+def _sqrt_lower() -> Derivation:
+    lhs, rhs = sp.Rational(2, 3) * (n - 1) ** THREE_HALVES, sp.Sum(sp.sqrt(t - 1), (t, 1, n))
+    m = n + 1
+    base = Chain(lhs.xreplace({n: 1})).eq(rhs.xreplace({n: 1}), Rewrite(NUMERIC_LIMITS))
+    step = (Chain(lhs.xreplace({n: m}))
+            .le(lhs + sp.sqrt(n), Z3(), "(2/3)k^(3/2) ≤ (2/3)(k−1)^(3/2) + sqrt(k): sqrt(k) ≥ ∫_(k−1)^k sqrt(x) dx")
+            .le(rhs + sp.sqrt(n), Z3("IH"))
+            .eq(rhs.xreplace({n: m}), Rewrite(peel(m))))
+    chain = Chain(lhs).le(rhs, Induction(n, 1, base, step))
+    return Derivation("sqrt_sum_lower", "(2/3)(n − 1)^(3/2) ≤ Σ_(k<n) sqrt(k)", "THEORY §5", chain,
+                      hypotheses=(sp.Ge(n, 1),))
+
+
+@lru_cache(maxsize=None)
+def basic_derivations() -> tuple[Derivation, ...]:
+    out = []
+    for d, variables in ((_triangle(), (a_fn, n)), (_gauss(), (n,)), (_sqrt_upper(), (n,)),
+                         (_sqrt_lower(), (n,))):
+        derived(d, variables)
+        out.append(d)
+    return tuple(out)
+
+
+# ------------------------------------------------------------------------------------------------
+# closed forms and growth, on the assembled terms (built when checked, from proofs.bounds)
+
+def _bounds():
+    from proofs import bounds
+
+    return bounds
+
+
+def _paper(name):
+    b = _bounds()
+    return b.CONSTANTS["paper"] * sp.Sum(b.BOUND_TERMS[name], (t, 1, T))
+
+
+def _classical_closed_form() -> Derivation:
+    b = _bounds()
+    C = b.CONSTANTS["paper"]
+    chain = (Chain(_paper("classical"))
+             .eq(C * eps ** 2 * sp.Sum(t, (t, 1, T)) - C * eps ** 2 * T, Rewrite(LINEAR_SUMS, SUM_CONSTANT, EXPAND))
+             .eq(C * eps ** 2 * T * (T + 1) / 2 - C * eps ** 2 * T, Subst(Instance("gauss_sum", {n: T})))
+             .eq(2 * T * (T - 1) * eps ** 2, Rewrite(EXPAND))
+             .le(b.CLASSICAL_KL_FORM, Z3("pinsker"), "ε ≤ sqrt(δ/2)"))
+    return Derivation("classical_closed_form", "classical = 2T(T−1)ε² ≤ T(T−1)δ (paper constants)", "THEORY §5", chain,
+                      facts={"pinsker": Instance("eps_pinsker")})
+
+
+def _pm_closed_form() -> Derivation:
+    b = _bounds()
+    C = b.CONSTANTS["paper"]
+    uncapped = sp.sqrt(delta / 2) * sp.sqrt((t - 1) * delta / 2)
+    chain = (Chain(_paper("pinsker_marginal_kl"))
+             .le(C * sp.Sum(uncapped, (t, 1, T)), Termwise(Z3()), "min(1, x) ≤ x")
+             .eq(C * delta / 2 * sp.Sum(sp.sqrt(t - 1), (t, 1, T)), Rewrite(LINEAR_SUMS))
+             .le(b.PM_UNCAPPED_FORM, Z3("sqrt"), "Σ_(k<T) sqrt(k) ≤ (2/3)T^(3/2)"))
+    return Derivation("pm_closed_form", "Pinsker-Marginal-KL ≤ 2δ Σ_(k<T) sqrt(k) ≤ (4/3)T^(3/2)δ: the paper's '=' is "
+                      "a '≤' (THEORY §8)", "THEORY §5, §8", chain, facts={"sqrt": Instance("sqrt_sum_upper", {n: T})})
+
+
 K = sp.Symbol("K", integer=True, nonnegative=True)
-
-
-def _arithmetic_sum() -> Derivation:
-    return Derivation("arithmetic_sum", "Σ_(t=1)^T (t − 1) = T(T − 1)/2, so classical = 2T(T−1)ε² (C = 4)",
-                      "THEORY §5", (
-                          Step(sp.Sum(t - 1, (t, 1, T)), "==", T * (T - 1) / 2, "Faulhaber"),
-                          Step(4 * eps**2 * T * (T - 1) / 2, "==", 2 * T * (T - 1) * eps**2, "C = 4 times the sum"),
-                          Step(2 * T * (T - 1) * (delta / (2 * (1 + s))), "<=", CLASSICAL_KL_FORM,
-                               "ε² = (δ/2)/(1+s) ≤ δ/2 (Pinsker): 2T(T−1)ε² ≤ T(T−1)δ"),
-                      ))
-
-
-def _sqrt_sum() -> Derivation:
-    steps = (
-        Step(sp.Integral(sp.sqrt(x), (x, k, k + 1)), "==",
-             sp.Rational(2, 3) * ((k + 1) ** sp.Rational(3, 2) - k ** sp.Rational(3, 2)), "∫_k^(k+1) sqrt(x) dx"),
-        Step((u**2 + 1) ** 3, ">", (u**3 + sp.Rational(3, 2) * u) ** 2,
-             "with k = u²: (k+1)^(3/2) > k^(3/2) + (3/2)sqrt(k) ⟺ (squaring positive sides) (u²+1)³ − (u³+3u/2)² "
-             "= 3u²/4 + 1 > 0; so sqrt(k) < ∫_k^(k+1) sqrt(x) dx (k = 0 trivially)"),
-        Step(sp.Integral(sp.sqrt(x), (x, 0, T)), "==", sp.Rational(2, 3) * T ** sp.Rational(3, 2),
-             "Σ_(k<T) ∫_k^(k+1) = ∫_0^T sqrt(x) dx, hence Σ_(k<T) sqrt(k) ≤ (2/3) T^(3/2)"),
-        Step(4 * sp.sqrt(delta / 2) * sp.sqrt(k * delta / 2), "==", 2 * delta * sp.sqrt(k),
-             "uncapped Pinsker-Marginal term (caps inactive while kδ/2 ≤ 1)"),
-        Step(2 * delta * sp.Rational(2, 3) * T ** sp.Rational(3, 2), "==", PM_UNCAPPED_FORM,
-             "so PM-KL ≤ 2δ Σ sqrt(k) ≤ (4/3)T^(3/2)δ; the paper's '=' is a '≤' (THEORY §8)"),
-        Step(sp.Sum(sp.sqrt(k), (k, 0, 9)), "<", sp.Rational(2, 3) * 10 ** sp.Rational(3, 2),
-             "sanity check at T = 10: the inequality is strict"),
-    )
-    return Derivation("sqrt_sum", "Σ_(k<T) sqrt(k) ≤ (2/3) T^(3/2)", "THEORY §5, §8", steps)
+K_HYPOTHESES = (sp.Le(K * eps, 1), sp.Gt((K + 1) * eps, 1), sp.Le(K + 1, T))
 
 
 def _coupling_split() -> Derivation:
-    lam = 1 / (1 + s)   # λ = Kε ∈ (0, 1]
-    steps = (
-        Step(sp.Sum(k * eps, (k, 0, K)) + sp.Sum(1, (k, K + 1, T - 1)), "==",
-             eps * K * (K + 1) / 2 + T - 1 - K,
-             "split Σ_(k<T) min(1, kε) at K = min(T−1, ⌊1/ε⌋): kε ≤ 1 for k ≤ K, else the cap 1 "
-             "(the paper's index is off by one here; its numbers are right)"),
-        Step(lam * (K + 1) / 2, "<=", (K + 1) / 2, "εK(K+1)/2 = λ(K+1)/2 with λ = Kε ≤ 1"),
-        Step((K + 1) / 2 + T - 1 - K, "<=", T + 1 / (2 * eps), "so the sum is ≤ T − (K+1)/2 ≤ T + 1/(2ε)"),
-        Step(4 * eps * (T + 1 / (2 * eps)), "==", COUPLING_SPLIT_FORM, "coupling ≤ 4ε(T + 1/(2ε)) = 4Tε + 2"),
-    )
-    return Derivation("coupling_split", "Σ_t min(1,(t−1)ε) = εK(K+1)/2 + T−1−K ≤ 1/(2ε) + T", "THEORY §5, §8",
-                      steps)
+    S = sp.Sum(sp.Min(1, (t - 1) * eps), (t, 1, T))
+    chain = (Chain(S)
+             .eq(sp.Sum(sp.Min(1, (t - 1) * eps), (t, 1, K + 1)) + sp.Sum(sp.Min(1, (t - 1) * eps), (t, K + 2, T)),
+                 Rewrite(split_at(t, K + 1)), "split at K + 1, K = ⌊1/ε⌋ ≤ T − 1")
+             .eq(sp.Sum((t - 1) * eps, (t, 1, K + 1)) + sp.Sum(1, (t, K + 2, T)), Termwise(Z3()),
+                 "(t − 1)ε ≤ Kε ≤ 1 before the split, > 1 after it")
+             .eq(eps * K * (K + 1) / 2 + T - 1 - K, Rewrite(FAULHABER, EXPAND),
+                 "the paper's index is off by one here; its numbers are right")
+             .le((K + 1) / 2 + T - 1 - K, Z3(), "Kε ≤ 1")
+             .le(T + 1 / (2 * eps), Z3(), "(K + 1)ε > 1"))
+    return Derivation("coupling_split", "Σ_t min(1, (t−1)ε) = εK(K+1)/2 + T − 1 − K ≤ T + 1/(2ε), K = ⌊1/ε⌋ ≤ T − 1",
+                      "THEORY §5, §8", chain, hypotheses=K_HYPOTHESES)
 
 
-def _growth() -> Derivation:
-    D = kl_seq
-    lower = sp.Rational(2, 3) * (T - 1) ** sp.Rational(3, 2)  # ∫_0^(T−1) sqrt ≤ Σ_(k<T) sqrt(k)
-    upper = sp.Rational(2, 3) * T ** sp.Rational(3, 2)
-    coupling_closed = 4 * eps * (eps * K * (K + 1) / 2 + T - 1 - K)
-    steps = (
-        Step(sp.Limit(CLASSICAL_KL_FORM / T**2, T, sp.oo), "==", delta, "classical / T² → δ"),
-        Step(sp.Limit(sp.log(CLASSICAL_KL_FORM) / sp.log(T), T, sp.oo), "==", 2, "classical grows like T²"),
-        Step(sp.diff(sp.sqrt(x), x), ">", 0,
-             "sqrt is increasing, so ∫_0^(T−1) sqrt ≤ Σ_(k<T) sqrt(k) ≤ ∫_0^T sqrt (squeeze)"),
-        Step(sp.Limit(lower / T ** sp.Rational(3, 2), T, sp.oo), "==", sp.Rational(2, 3), "lower side / T^(3/2) → 2/3"),
-        Step(sp.Limit(upper / T ** sp.Rational(3, 2), T, sp.oo), "==", sp.Rational(2, 3), "upper side / T^(3/2) → 2/3"),
-        Step(sp.Limit(sp.log(2 * delta * upper) / sp.log(T), T, sp.oo), "==", sp.Rational(3, 2),
-             "Pinsker-Marginal (small regime, 2δ Σ sqrt(k)) grows like T^(3/2)"),
-        Step(sp.Limit(MIXED_KL_UNCAPPED_FORM / T, T, sp.oo), "==", 2 * sp.sqrt(delta * D),
-             "Mixed at fixed D_KL^seq: / T → 2 sqrt(δ D_KL^seq)"),
-        Step(sp.Limit(sp.log(MIXED_KL_UNCAPPED_FORM) / sp.log(T), T, sp.oo), "==", 1, "Mixed grows like T"),
-        Step(sp.Limit(LINEAR_WORST_FORM / T, T, sp.oo), "==", 4 * sp.sqrt(delta / 2), "linear grows like T"),
-        Step(sp.Limit(coupling_closed / T, T, sp.oo), "==", 4 * eps,
-             "coupling at fixed ε (K fixed once T > 1/ε): / T → 4ε, linear growth after the T² start"),
-    )
-    return Derivation("growth_exponents", "classical ~ T², Pinsker-Marginal ~ T^(3/2), Mixed/linear/coupling ~ T",
-                      "THEORY §5", steps)
+def _coupling_closed_form() -> Derivation:
+    b = _bounds()
+    C = b.CONSTANTS["paper"]
+    S = sp.Sum(sp.Min(1, (t - 1) * eps), (t, 1, T))
+    chain = (Chain(_paper("coupling"))
+             .eq(C * sp.Min(1, eps) * S, Rewrite(LINEAR_SUMS))
+             .le(C * eps * (T + 1 / (2 * eps)), Z3("split"))
+             .eq(b.COUPLING_SPLIT_FORM, Rewrite(EXPAND)))
+    return Derivation("coupling_closed_form", "coupling ≤ 4Tε + 2 once T ≥ ⌊1/ε⌋ + 1", "THEORY §5", chain,
+                      hypotheses=K_HYPOTHESES, facts={"split": Instance("coupling_split")})
 
 
-DERIVATIONS = (_arithmetic_sum(), _sqrt_sum(), _coupling_split(), _growth())
+def _limit(name, statement, expr, var, value, hypotheses=(), direction="+", point=sp.oo):
+    chain = Chain(sp.Limit(expr, var, point, direction if point != sp.oo else "-")).eq(value, Rewrite(LIMIT))
+    return Derivation(name, statement, "THEORY §5 (growth in T, per regime)", chain, hypotheses=hypotheses)
+
+
+T0 = sp.Symbol("T_0", integer=True, positive=True)
+
+
+def _pm_small_regime() -> list[Derivation]:
+    """While T ≤ 1 + 2/δ no cap is active: PM-KL = 2δ Σ_(k<T) sqrt(k), bracketed by (4/3)(T−1)^(3/2)δ and
+    (4/3)T^(3/2)δ, whose ratio tends to 1."""
+    b = _bounds()
+    C = b.CONSTANTS["paper"]
+    hyps = (sp.Le(delta, 2), sp.Le((T - 1) * delta, 2))
+    exact = (Chain(_paper("pinsker_marginal_kl"))
+             .eq(C * sp.Sum(delta / 2 * sp.sqrt(t - 1), (t, 1, T)), Termwise(Z3()), "(t − 1)δ/2 ≤ 1: no cap is active")
+             .eq(2 * delta * sp.Sum(sp.sqrt(t - 1), (t, 1, T)), Rewrite(LINEAR_SUMS)))
+    d1 = Derivation("pm_small_regime", "PM-KL = 2δ Σ_(k<T) sqrt(k) while T ≤ 1 + 2/δ", "THEORY §5", exact, hypotheses=hyps)
+    derived(d1)
+    lower = sp.Rational(4, 3) * (T - 1) ** THREE_HALVES * delta
+    bracket = (Chain(lower)
+               .le(2 * delta * sp.Sum(sp.sqrt(t - 1), (t, 1, T)), Z3("low"))
+               .eq(_paper("pinsker_marginal_kl"), ByLemma("pm_small_regime", reverse=True)))
+    d2 = Derivation("pm_small_regime_lower", "(4/3)(T − 1)^(3/2)δ ≤ PM-KL while T ≤ 1 + 2/δ", "THEORY §5", bracket,
+                    hypotheses=hyps, facts={"low": Instance("sqrt_sum_lower", {n: T})})
+    upper = b.PM_UNCAPPED_FORM
+    d3 = _limit("growth_pm_kl_small_regime", "while T ≤ 1 + 2/δ, PM-KL lies in [(4/3)(T−1)^(3/2)δ, (4/3)T^(3/2)δ] "
+                "(pm_small_regime_lower, pm_closed_form), whose ratio → 1: PM-KL ~ (4/3)T^(3/2)δ",
+                lower / upper, T, 1)
+    d4 = _limit("growth_pm_kl_exponent_small_regime", "log((4/3)T^(3/2)δ)/log T → 3/2", sp.log(upper) / sp.log(T), T,
+                THREE_HALVES)
+    return [d1, d2, d3, d4]
+
+
+def _pm_large_regime() -> list[Derivation]:
+    """For T beyond T_0 ≥ 2/δ every later term sits at its cap: PM-KL = A + 4 sqrt(δ/2)(T − T_0 − 1), linear in T."""
+    b = _bounds()
+    C = b.CONSTANTS["paper"]
+    term = b.BOUND_TERMS["pinsker_marginal_kl"]
+    hyps = (sp.Le(delta, 2), sp.Ge(T0 * delta, 2), sp.Le(T0 + 1, T))
+    A = C * sp.Sum(term, (t, 1, T0 + 1))
+    linear = A + C * sp.sqrt(delta / 2) * (T - T0 - 1)
+    chain = (Chain(_paper("pinsker_marginal_kl"))
+             .eq(A + C * sp.Sum(term, (t, T0 + 2, T)), Rewrite(split_at(t, T0 + 1)))
+             .eq(A + C * sp.Sum(sp.sqrt(delta / 2), (t, T0 + 2, T)), Termwise(Z3()), "(t − 1)δ/2 ≥ 1: the cap is active")
+             .eq(linear, Rewrite(SUM_CONSTANT, EXPAND)))
+    d1 = Derivation("pm_large_regime", "PM-KL = PM-KL(T_0 + 1) + 4 sqrt(δ/2)(T − T_0 − 1) once T > T_0 ≥ 2/δ",
+                    "THEORY §5", chain, hypotheses=hyps)
+    d2 = _limit("growth_pm_kl_large_regime", "at fixed δ ≤ 2, PM-KL / T → 4 sqrt(δ/2): linear in T beyond 2/δ",
+                linear / T, T, C * sp.sqrt(delta / 2))
+    return [d1, d2]
+
+
+def _other_growth() -> list[Derivation]:
+    b = _bounds()
+    C = b.CONSTANTS["paper"]
+    mixed = (Chain(_paper("mixed_kl")).eq(C * T * b.BOUND_TERMS["mixed_kl"], Rewrite(SUM_CONSTANT)))
+    out = [
+        _limit("growth_classical", "classical: log(T(T−1)δ)/log T → 2 (quadratic in every regime)",
+               sp.log(b.CLASSICAL_KL_FORM) / sp.log(T), T, 2),
+        Derivation("mixed_kl_is_linear", "Mixed-KL = 4T min(1, sqrt(δ/2)) min(1, sqrt(D_KL^seq/2)): exactly linear in T "
+                   "at fixed D_KL^seq", "THEORY §5", mixed),
+        _limit("growth_coupling_large_regime", "coupling (T ≥ ⌊1/ε⌋ + 1): 4ε(εK(K+1)/2 + T − 1 − K)/T → 4ε, linear",
+               C * eps * (eps * K * (K + 1) / 2 + T - 1 - K) / T, T, C * eps),
+        _limit("growth_linear", "linear with D̄_t ≡ ε: log(4Tε)/log T → 1", sp.log(C * T * eps) / sp.log(T), T, 1),
+    ]
+    small = (Chain(_paper("coupling"))
+             .eq(_paper("classical"), Termwise(Z3()), "no cap is active while (T − 1)ε ≤ 1"))
+    out.append(Derivation("coupling_small_regime", "coupling = classical = 2T(T−1)ε² while (T − 1)ε ≤ 1 (quadratic)",
+                          "THEORY §5", small, hypotheses=(sp.Le((T - 1) * eps, 1), sp.Le(eps, 1))))
+    return out
+
+
+@lru_cache(maxsize=None)
+def derivations() -> tuple[Derivation, ...]:
+    out = list(basic_derivations())
+    for d in (_classical_closed_form(), _pm_closed_form(), _coupling_split(), _coupling_closed_form()):
+        derived(d)
+        out.append(d)
+    out += _pm_small_regime() + _pm_large_regime() + _other_growth()
+    return tuple(out)

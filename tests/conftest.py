@@ -15,6 +15,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 
 def pytest_addoption(parser):
     parser.addoption("--run-slow", action="store_true", default=False, help="run tests marked slow")
+    parser.addoption("--run-mutation", action="store_true", default=False,
+                     help="run the whole mutation regression (tests marked mutation)")
     parser.addoption("--device", default=os.environ.get("TRM_TEST_DEVICE", "cpu"),
                      help="device for simulator tests (cpu, cuda); also TRM_TEST_DEVICE")
 
@@ -31,7 +33,10 @@ def pytest_collection_modifyitems(config, items):
     skip_slow = pytest.mark.skip(reason="slow: give --run-slow")
     cuda = _cuda_available()
     skip_gpu = pytest.mark.skip(reason="gpu: no CUDA device")
+    skip_mutation = pytest.mark.skip(reason="mutation: give --run-mutation")
     for item in items:
+        if "mutation" in item.keywords and not config.getoption("--run-mutation"):
+            item.add_marker(skip_mutation)
         if "slow" in item.keywords and not config.getoption("--run-slow"):
             item.add_marker(skip_slow)
         if "gpu" in item.keywords and not cuda:
