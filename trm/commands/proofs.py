@@ -32,6 +32,8 @@ def run(args) -> int:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("proofs", help="check every derivation step and print the verdicts")
-    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("proofs", help="check every derivation step and print the verdicts",
+                       description="Check every derivation step and print its verdict (proved, or numeric with "
+                                   "the test that checks it); exit code 1 when a step is refuted or undecided.")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
