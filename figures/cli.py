@@ -7,6 +7,7 @@ with exit code 2; Ctrl-C stops with one line and exit code 130.
 """
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -61,12 +62,16 @@ def build_parser(prog: str = "python -m figures") -> argparse.ArgumentParser:
 
 
 def main(argv=None, prog: str = "python -m figures") -> int:
+    program = argv is None
     parser = build_parser(prog)
     args = parser.parse_args(argv)
     try:
         return _run(args)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
+        if program:  # leave at once (see trm.cli.main)
+            sys.stderr.flush()
+            os._exit(130)
         return 130
     except TRMInputError as exc:
         print(f"{prog}: error: {escape_controls(exc)}", file=sys.stderr)

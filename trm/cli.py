@@ -33,12 +33,20 @@ def build_parser() -> CommandParser:
 
 
 def main(argv=None) -> int:
+    program = argv is None                       # run as the `trm` program, not called from Python
     argv = sys.argv[1:] if argv is None else list(argv)
     command = argv[0] if argv and not argv[0].startswith("-") else None
     try:
-        return _main(argv)
+        code = _main(argv)
+        if program and code == EXIT_INTERRUPTED:   # `trm figures` reported the interrupt itself
+            _flush_and_exit(code)
+        return code
     except KeyboardInterrupt:
         _say(f"{_prog(command)}: interrupted")
+        if program:
+            # leave at once: an interrupt that landed inside an import can otherwise make the
+            # interpreter re-raise SIGINT at shutdown (exit status −2 instead of 130)
+            _flush_and_exit(EXIT_INTERRUPTED)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # the reader closed the pipe (e.g. `trm tables | head`): stop quietly
@@ -91,6 +99,16 @@ def _say(line: str) -> None:
             sys.stderr.flush()
         except OSError:
             pass
+
+
+def _flush_and_exit(code: int) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 def _silence_stdout() -> None:
