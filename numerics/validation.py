@@ -365,7 +365,8 @@ def load_numbers(path, name: str, memory_limit: int | None = None) -> np.ndarray
     else:
         check_memory(16 * size, limit, f"{name} {q}")
         try:
-            text = open(path, encoding="utf-8").read()
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
         except UnicodeDecodeError:
             raise TRMInputError(f"{q}: neither .npy, .npz nor UTF-8 text") from None
         tokens = [tok for line in text.splitlines() for tok in line.split("#", 1)[0].replace(",", " ").split()]
