@@ -27,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
 def _directory(what):
     def parse(text):
         try:
-            return Path(check_output_dir(text, what))
+            return Path(check_output_dir(text, ""))
         except TRMInputError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
     parse.__name__ = "directory"

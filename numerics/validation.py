@@ -158,27 +158,31 @@ def check_regular_file(path, what: str = "input") -> str:
     return path
 
 
+def _label(what: str, path) -> str:
+    return f"{what} {quote_path(path)}" if what else quote_path(path)
+
+
 def check_output_path(path, what: str = "output") -> str:
     """A path a file can be written to: its directory exists and is writable, and the path itself is
     not a directory or a special file. The file is written exactly at this path."""
     path = os.fspath(path)
     if not path:
-        raise TRMInputError(f"{what}: the path is empty")
+        raise TRMInputError(f"{what + ': ' if what else ''}the path is empty")
     if "\x00" in path:
-        raise TRMInputError(f"{what} {quote_path(path)}: a path cannot contain a NUL character")
+        raise TRMInputError(f"{_label(what, path)}: a path cannot contain a NUL character")
     if path.endswith(os.sep) or os.path.isdir(path):
-        raise TRMInputError(f"{what} {quote_path(path)}: is a directory; give a file name")
+        raise TRMInputError(f"{_label(what, path)}: is a directory; give a file name")
     if os.path.lexists(path):
         st = os.stat(path) if os.path.exists(path) else None
         if st is not None and not stat.S_ISREG(st.st_mode):
-            raise TRMInputError(f"{what} {quote_path(path)}: exists and is not a regular file")
+            raise TRMInputError(f"{_label(what, path)}: exists and is not a regular file")
     parent = os.path.dirname(path) or "."
     if not os.path.exists(parent):
-        raise TRMInputError(f"{what} {quote_path(path)}: directory {quote_path(parent)} does not exist")
+        raise TRMInputError(f"{_label(what, path)}: directory {quote_path(parent)} does not exist")
     if not os.path.isdir(parent):
-        raise TRMInputError(f"{what} {quote_path(path)}: {quote_path(parent)} is not a directory")
+        raise TRMInputError(f"{_label(what, path)}: {quote_path(parent)} is not a directory")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise TRMInputError(f"{what} {quote_path(path)}: directory {quote_path(parent)} is not writable")
+        raise TRMInputError(f"{_label(what, path)}: directory {quote_path(parent)} is not writable")
     return path
 
 
@@ -186,9 +190,9 @@ def check_output_dir(path, what: str = "output directory") -> str:
     """A directory that exists or can be created (its nearest existing ancestor is a writable directory)."""
     path = os.fspath(path)
     if not path:
-        raise TRMInputError(f"{what}: the path is empty")
+        raise TRMInputError(f"{what + ': ' if what else ''}the path is empty")
     if "\x00" in path:
-        raise TRMInputError(f"{what} {quote_path(path)}: a path cannot contain a NUL character")
+        raise TRMInputError(f"{_label(what, path)}: a path cannot contain a NUL character")
     probe = os.path.abspath(path)
     while not os.path.exists(probe):
         parent = os.path.dirname(probe)
@@ -196,9 +200,9 @@ def check_output_dir(path, what: str = "output directory") -> str:
             break
         probe = parent
     if not os.path.isdir(probe):
-        raise TRMInputError(f"{what} {quote_path(path)}: {quote_path(probe)} exists and is not a directory")
+        raise TRMInputError(f"{_label(what, path)}: {quote_path(probe)} exists and is not a directory")
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise TRMInputError(f"{what} {quote_path(path)}: {quote_path(probe)} is not writable")
+        raise TRMInputError(f"{_label(what, path)}: {quote_path(probe)} is not writable")
     return path
 
 

@@ -130,7 +130,7 @@ def output_file(what: str):
 
     def parse(text: str) -> str:
         try:
-            return check_output_path(text, what)
+            return check_output_path(text, "")
         except TRMInputError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -141,7 +141,7 @@ def output_file(what: str):
 def output_dir(what: str):
     def parse(text: str) -> str:
         try:
-            return check_output_dir(text, what)
+            return check_output_dir(text, "")
         except TRMInputError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
 

@@ -19,10 +19,17 @@ def test_a_fifo_is_refused_without_blocking(tmp_path):
     assert check_contract(result, argv) == "refused" and "FIFO" in result.err
 
 
+def _interruptible():
+    """As a terminal's foreground job: SIGINT at its default (a test runner started in the background
+    inherits it ignored, and Python then installs no KeyboardInterrupt handler)."""
+    _limit_memory()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
     argv = ["tightness", "--samples", "100000", "--time-limit", "0"]
     proc = subprocess.Popen([sys.executable, "-m", "trm", *argv], cwd=tmp_path, env=child_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_limit_memory)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_interruptible)
     time.sleep(3.0)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
