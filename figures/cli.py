@@ -19,6 +19,16 @@ from numerics.errors import TRMInputError
 from numerics.validation import check_output_dir, escape_controls
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Defaults shown, except where there is none or the help already states it."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default is None or action.default is False:
+            return text
+        return super()._get_help_string(action)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {escape_controls(message)}\n")
@@ -46,7 +56,7 @@ def _seed(text):
 
 def build_parser(prog: str = "python -m figures") -> argparse.ArgumentParser:
     parser = _Parser(prog=prog, description="regenerate every figure and table",
-                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                     formatter_class=_Formatter)
     parser.add_argument("--only", nargs="+", metavar="NAME", help=f"some of: {', '.join(FIGURES)} (default: all)")
     parser.add_argument("--fast", action="store_true", help="small sizes (CI smoke run)")
     parser.add_argument("--device", default="cpu", help="torch device for simulated figures (auto | cpu | cuda)")

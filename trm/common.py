@@ -37,7 +37,8 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if "%(default)" in text or "default" in text or action.default in (None, False, argparse.SUPPRESS):
+        default = action.default
+        if "%(default)" in text or "default" in text or default is None or default is False or default == argparse.SUPPRESS:
             return text
         if action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
             return text + " (default: %(default)s)"

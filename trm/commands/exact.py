@@ -47,10 +47,11 @@ def run(args) -> int:
     check_exact_size(pair, args.T, memory_limit, time_limit)
     auto = as_automaton(pair, args.T)
     budget = DEFAULT_BUDGET if args.budget is None else args.budget
-    size = enumeration_size(auto)
+    # X·V^T·T, without building a huge integer when it is astronomically beyond any budget
+    size = enumeration_size(auto) if auto.T * math.log2(max(auto.V, 2)) < 100 else math.inf
     if size <= budget:
         check_memory(enumeration_bytes(size), memory_limit,
-                     f"enumeration of X·V^T·T = {size:,} elements (--budget {budget:,})")
+                     f"enumeration of X·V^T·T = {size:,} elements (--budget {budget:,}; lower it to skip D_TV^seq)")
     if args.method == "enumerate":
         quantities = exact_by_enumeration(auto, budget=budget)
     else:
