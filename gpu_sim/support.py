@@ -61,7 +61,7 @@ class SupportFacts:
 def finite_state_facts(pair) -> SupportFacts:
     """Support facts of an automaton pair with horizon T, from its tables: contexts (t, s) with s
     reachable under π_roll before token t."""
-    T, S, V = pair.T, pair.S, pair.V
+    S, V = pair.S, pair.V
     roll = pair.roll.reshape(-1, V)
     theta = pair.theta.reshape(-1, V)
     off_mass = np.where(roll == 0, theta, 0.0).sum(axis=1)          # m(row)
@@ -90,7 +90,6 @@ def finite_state_facts(pair) -> SupportFacts:
 def _roll_reachable(pair):
     """Yield (t, states reachable under π_roll before token t+1) for t = 0..T−1, stopping early for a
     time-homogeneous pair once the reachable sets repeat (later positions add nothing new)."""
-    S, V = pair.S, pair.V
     current = np.flatnonzero(pair.init > 0)
     seen = set()
     for t in range(pair.T):
@@ -108,7 +107,7 @@ def _roll_reachable(pair):
 def _expected_off_mass(pair, off_mass: np.ndarray) -> float:
     """Σ_t ⟨d_t^roll, m⟩: the expected number of θ-probability units per sequence that importance
     sampling cannot see (forward pass over the roll chain)."""
-    S, V = pair.S, pair.V
+    S = pair.S
     d = np.asarray(pair.init, dtype=np.float64)
     total = 0.0
     flat_next = pair.next_state.ravel()

@@ -445,21 +445,29 @@ def tabular_as_automaton_bytes(X: int, V: int, T: int) -> float:
 
 def generator_bytes(family: str, *, T: int, vocab: int, states: int = 8, prompts: int = 2, k: int = 2,
                     cap: int | None = None, time_dependent: bool = False) -> tuple[float, str]:
-    """(peak bytes, the flag that drives them) of building a random pair of ``family``: about ten
-    float64 [contexts, V] tables (logits, noise, probabilities of both policies)."""
+    """(peak bytes, what drives them, naming the flags) of building a random pair of ``family``:
+    about twenty float64 numbers per (context, token) (logits, noise, probabilities of both
+    policies, the checks' temporaries)."""
     V = vocab
     if family == "automaton":
         contexts = states * (T if time_dependent else 1)
-        flag = "--T (with --time-dependent) and --states" if time_dependent else "--states"
+        what = (f"--states {states} × --T {T} (--time-dependent) contexts" if time_dependent
+                else f"--states {states} contexts")
     elif family == "kgram":
-        contexts, flag = (float(V**k) if k * math.log2(max(V, 2)) <= 120 else math.inf), "--k (V^k states)"
+        contexts = float(V**k) if k * math.log2(max(V, 2)) <= 120 else math.inf
+        what = f"--vocab^--k = {V}^{k} states"
     elif family == "counter":
-        contexts, flag = (min(T, 32) if cap is None else cap) + 1, "--cap"
+        contexts = (min(T, 32) if cap is None else cap) + 1
+        what = f"--cap {contexts - 1} states"
     elif family == "tabular":
-        contexts, flag = prompts * tree_nodes(V, T), "--T (V^T sequences)"
+        # policies at every prefix (N = Σ_(k<T) V^k of them) and a reward per complete sequence
+        prefixes = tree_nodes(V, T - 1)
+        leaves = tree_nodes(V, T) - prefixes
+        what = f"--prompts {prompts} × --vocab^--T = {V}^{T} sequences and their prefixes"
+        return 20 * 8 * prompts * (prefixes * V + leaves), what
     else:
         return 0, ""
-    return 12 * 8 * contexts * V + 8 * 8 * contexts * V, flag
+    return 20 * 8 * contexts * V, f"{what}, × --vocab {V} tokens"
 
 
 def simulation_bytes(*, rows: int, V: int, T: int, samples: int, chunk: int, block: int,

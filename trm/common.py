@@ -176,16 +176,6 @@ def limits(args) -> tuple[float, float]:
     return getattr(args, "memory_limit", 4.0) * 2**30, getattr(args, "time_limit", DEFAULT_TIME_LIMIT)
 
 
-def check_same_length(args, *flags: str) -> None:
-    """Multi-value flags that pair up must have the same number of values (or one, which is reused)."""
-    values = {flag: getattr(args, flag.lstrip("-").replace("-", "_")) for flag in flags}
-    lengths = {flag: len(v) for flag, v in values.items() if v is not None}
-    many = {n for n in lengths.values() if n > 1}
-    if len(many) > 1:
-        text = ", ".join(f"{flag} has {n}" for flag, n in lengths.items())
-        raise TRMInputError(f"{text} values: give one value or the same number for each")
-
-
 # ---------------------------------------------------------------------------------------------
 # output
 def json_safe(value, path: str = "$", undefined: list | None = None):
@@ -354,7 +344,7 @@ def check_generator_size(args, family: str) -> None:
 
     need, flag = generator_bytes(family, T=args.T, vocab=args.vocab, states=args.states, prompts=args.prompts,
                                  k=args.k, cap=args.cap, time_dependent=args.time_dependent)
-    check_memory(need, limits(args)[0], f"the {family} pair ({flag}, --vocab {args.vocab})")
+    check_memory(need, limits(args)[0], f"the {family} pair ({flag})")
 
 
 def mismatch(args):

@@ -3,7 +3,6 @@ wrong answers, each with the behaviour now required. Run through the memory-limi
 :mod:`tests.fuzz.harness` (small --memory-limit and --time-limit defaults); the cases that need a
 real process of their own (a FIFO, Ctrl-C, closed or full stdout) are in test_process.py."""
 import json
-import math
 
 import numpy as np
 import pytest

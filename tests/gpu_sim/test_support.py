@@ -33,7 +33,7 @@ def test_off_support_mass_is_the_expected_sum_over_positions():
 
 
 def test_a_violation_the_roll_chain_never_reaches_is_not_one():
-    # state 2 is unreachable under π_roll (token 2 has roll-probability 0 ... and θ never leaves state 0 either)
+    # π_roll never emits token 2, so state 2 is never reached; π_θ differs in support only there
     roll = np.array([[0.5, 0.5, 0.0], [0.5, 0.5, 0.0], [0.5, 0.5, 0.0]])
     theta = np.array([[0.5, 0.5, 0.0], [0.5, 0.5, 0.0], [0.0, 0.5, 0.5]])
     pair = AutomatonPair(np.array([1.0, 0, 0]), np.array([[0, 1, 2]] * 3), roll, theta, np.array([0, 1, 0.5]), 8)
