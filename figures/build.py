@@ -9,8 +9,9 @@ from figures.config import FigureConfig
 from figures.registry import FIGURES
 from numerics.errors import TRMInputError
 
-DEFAULT_OUT = Path(__file__).with_name("out")
-DEFAULT_CACHE = Path(__file__).with_name("cache")
+#: Figures are written to the working directory, never into the installed package.
+DEFAULT_OUT = Path("figures-out")
+DEFAULT_CACHE = DEFAULT_OUT / "cache"
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,7 +35,10 @@ def figure_data(module, cfg: FigureConfig, cache_dir: Path, progress=None, refre
     kwargs = {"progress": progress} if "progress" in inspect.signature(module.compute).parameters else {}
     data = module.compute(cfg, **kwargs)
     cache.save(cache_dir, name, data, cache.provenance(cfg, key))
-    return cache.load(cache_dir, name, key)
+    stored = cache.load(cache_dir, name, key)
+    if stored is None:
+        raise TRMInputError(f"cache {cache_dir}: the entry for {name} could not be read back after writing it")
+    return stored
 
 
 def build(names=None, cfg: FigureConfig = FigureConfig(), out_dir: Path = DEFAULT_OUT, cache_dir: Path = DEFAULT_CACHE,

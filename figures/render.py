@@ -19,11 +19,16 @@ def new_figure(*args, **kwargs):
 
 
 def save(fig, out_dir: Path, name: str) -> list[Path]:
+    from numerics.validation import atomic_output
+
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / f"{name}.png", out_dir / f"{name}.pdf"]
-    fig.savefig(paths[0], metadata=PNG_METADATA)
-    fig.savefig(paths[1], metadata=PDF_METADATA)
-    plt.close(fig)
+    try:
+        for path, fmt, metadata in ((paths[0], "png", PNG_METADATA), (paths[1], "pdf", PDF_METADATA)):
+            with atomic_output(path) as handle:      # a reader never sees a half-written image
+                fig.savefig(handle, format=fmt, metadata=metadata)
+    finally:
+        plt.close(fig)
     return paths
 
 

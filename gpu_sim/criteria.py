@@ -81,7 +81,10 @@ def parse_clause(spec: str) -> Clause:
             raise TRMInputError(f"criterion {spec!r}: the band needs 0 < lower < upper, got {lower} and {upper}")
         return Clause(name, lower=lower, upper=upper)
     if name == "ln_trm":
-        text, _, delta = value.partition("@")
+        text, at, delta = value.partition("@")
+        if at and not delta:
+            raise TRMInputError(f"criterion {spec!r}: nothing after '@'; write {name}:δ_W@δ, e.g. {name}:0.05@0.001, "
+                                f"or drop '@' for the default δ = {DEFAULT_LN_DELTA:g}")
         return Clause(name, _number(text, spec), ln_delta=_number(delta, spec) if delta else DEFAULT_LN_DELTA)
     return Clause(name, _number(value, spec))
 

@@ -91,6 +91,20 @@ class NeuralFamily:
         self.rollout_dtype, self.mismatch, self.device = rollout_dtype, mismatch, device
         self.V = vocab
         self.target = max(1, int(round(vocab * target_fraction)))
+        self._support = None
+
+    def sampled_support(self) -> dict:
+        """Support violations seen on the full distributions of the sampled contexts so far:
+        contexts with π_θ > 0 = π_roll for some token (and the θ mass there, per sequence),
+        contexts with π_θ = 0 < π_roll for some token, and the number of contexts checked."""
+        if self._support is None:
+            return {"contexts": 0, "theta_off_roll_contexts": 0, "roll_off_theta_contexts": 0,
+                    "theta_off_roll_mass_per_sequence": 0.0}
+        contexts, sequences = self._support["contexts"], max(1, self._support["sequences"])
+        return {"contexts": contexts,
+                "theta_off_roll_contexts": int(self._support["theta_off"]),
+                "roll_off_theta_contexts": int(self._support["roll_off"]),
+                "theta_off_roll_mass_per_sequence": float(self._support["off_mass"]) / sequences}
 
     def state_bytes(self) -> int:
         return sum(p.numel() * p.element_size() for m in (self.theta_model, self.roll_model) for p in m.parameters())
@@ -106,6 +120,11 @@ class NeuralFamily:
         hits_r = torch.zeros(batch, dtype=torch.float64, device=dev)
         hits_q = torch.zeros(batch, dtype=torch.float64, device=dev)
         running.start_chunk(batch)
+        if self._support is None:
+            zero = lambda: torch.zeros((), dtype=torch.float64, device=dev)
+            self._support = {"contexts": 0, "sequences": 0, "theta_off": zero(), "roll_off": zero(),
+                             "off_mass": zero(), "nan": torch.zeros((), dtype=torch.bool, device=dev)}
+        sup = self._support
         t = 0
         while t < T:
             tau = min(block, running.next_boundary(t) - t)
@@ -120,6 +139,12 @@ class NeuralFamily:
                 p_y = logp.gather(1, y[:, None]).squeeze(1)
                 q_y = logq.gather(1, y[:, None]).squeeze(1)
                 kl, tv = kl_tv_from_log_probs(logp, logq)
+                # support facts from the full distributions (no host sync: checked after the chunk)
+                off = torch.isneginf(logp) & ~torch.isneginf(logq)
+                sup["theta_off"] += off.any(-1).sum()
+                sup["roll_off"] += (torch.isneginf(logq) & ~torch.isneginf(logp)).any(-1).sum()
+                sup["off_mass"] += torch.where(off, logq.exp(), torch.zeros_like(logq)).sum().double()
+                sup["nan"] |= torch.isnan(logp).any() | torch.isnan(logq).any()
                 lr_b[i], kl_b[i], tv_b[i] = (q_y - p_y).double(), kl.double(), tv.double()
                 # θ-chain: maximal coupling while the histories agree, its own law afterwards
                 keep = torch.rand(batch, generator=generator, device=dev) < torch.exp(q_y - p_y).clamp(max=1.0)
@@ -138,4 +163,9 @@ class NeuralFamily:
             running.update(lr_b, kl_b, tv_b)
             t += tau
         running.end_chunk()
+        sup["contexts"] += batch * T
+        sup["sequences"] += batch
+        if bool(sup["nan"]):
+            raise TRMInputError("the neural family's log-probabilities became NaN (float32 overflow of the logits); "
+                                "lower --logit-scale, --sigma, --flip-sigma or raise --tau")
         return hits_r / T, hits_q / T

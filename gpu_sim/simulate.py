@@ -13,6 +13,13 @@ Estimators (each an :class:`gpu_sim.stats.Estimate`, i.e. mean, standard error, 
 The control-variate coefficient b is estimated from the same samples (bias O(1/n), far below the
 standard error). Bounds are evaluated on the estimated inputs ("plug-in"): δ̂ and ε̂ are lower
 estimates, D_TV^seq is replaced by the Pinsker cap of the estimated D_KL^seq.
+
+Support violations (:mod:`gpu_sim.support`) are detected before the estimates are formed: from the
+exact tables for finite-state pairs, from the full distributions of sampled contexts for the neural
+family. Each estimate then carries a status (valid, infinite, biased) and the notes say why; when
+π_θ has mass outside π_roll's support the control variate is switched off (it would be biased) and
+no bound applies. No estimate is ever NaN: a non-finite mean or standard error is a status, not a
+number.
 """
 from __future__ import annotations
 
@@ -27,6 +34,7 @@ from gpu_sim.criteria import parse_criterion
 from gpu_sim.device import peak_memory_bytes
 from gpu_sim.running import RunningStats
 from gpu_sim.stats import Estimate
+from gpu_sim.support import BIASED, INFINITE, SupportFacts, assess, finite_state_facts, merge_sampled
 from numerics.bounds import BoundInputs, evaluate_bounds, pinsker_cap
 from numerics.errors import TRMInputError
 
@@ -85,24 +93,52 @@ class SimulationResult:
     memory: dict
     config: SimulationConfig
     notes: list = field(default_factory=list)
+    estimate_status: dict = field(default_factory=dict)
+    support: SupportFacts = field(default_factory=SupportFacts)
+    bounds_apply: bool = True
+
+    @property
+    def variance_reduction(self) -> str:
+        if self.support.theta_off_roll:
+            return VARIANCE_REDUCTION.replace("surrogate: baseline control variate b = sample mean of R",
+                                              "surrogate: none (the baseline control variate is biased when π_θ has "
+                                              "mass off π_roll's support)")
+        return VARIANCE_REDUCTION
+
+    def estimate_json(self, key: str) -> dict:
+        """{"mean", "se", "n"}: mean "Infinity" and se null for an infinite KL; both null for a
+        biased estimate (see ``notes``)."""
+        est, status = self.estimates[key], self.estimate_status.get(key, "valid")
+        if status == INFINITE:
+            return {"mean": math.inf, "se": None, "n": est.n}
+        if status == BIASED:
+            return {"mean": None, "se": None, "n": est.n}
+        return est.to_json()
 
     def to_json(self) -> dict:
-        out = {key: est.to_json() for key, est in self.estimates.items()}
+        out = {key: self.estimate_json(key) for key in self.estimates}
         out.update({
             "T": self.config.T, "samples": self.config.samples, "seed": self.config.seed,
             "kl_tok_max_sampled": self.kl_tok_max_sampled, "tv_tok_max_sampled": self.tv_tok_max_sampled,
             "kl_tok_max_sampled_is": "a lower estimate of δ (max over sampled contexts only)",
             "tv_pos_mean": [float(v) for v in self.tv_pos_mean], "kl_pos_mean": [float(v) for v in self.kl_pos_mean],
             "acceptance": self.acceptance, "bounds_plugin": self.bounds_plugin, "exact": self.exact,
-            "variance_reduction": VARIANCE_REDUCTION, "device": self.device, "seconds": self.seconds,
-            "memory": self.memory, "notes": self.notes,
+            "variance_reduction": self.variance_reduction, "device": self.device, "seconds": self.seconds,
+            "memory": self.memory, "notes": self.notes, "estimate_status": self.estimate_status,
+            "support": self.support.to_json(), "bounds_apply": self.bounds_apply,
         })
         return out
 
 
 def simulate(family, config: SimulationConfig, device: torch.device, exact: dict | None = None,
-             progress=None) -> SimulationResult:
-    """Sample config.samples sequences of length config.T from ``family`` in chunks."""
+             progress=None, support: SupportFacts | None = None) -> SimulationResult:
+    """Sample config.samples sequences of length config.T from ``family`` in chunks.
+
+    ``support``: known support facts; by default taken from the exact tables of a finite-state
+    family (``family.pair``) and, for any family, completed from what sampling sees."""
+    if support is None and getattr(family, "pair", None) is not None:
+        pair = family.pair if family.pair.T == config.T else family.pair.with_horizon(config.T)
+        support = finite_state_facts(pair)
     criteria = [parse_criterion(text) for text in config.criteria]
     checkpoints = list(config.checkpoints) if config.checkpoints else default_checkpoints(config.T)
     running = RunningStats(config.T, checkpoints, criteria, config.reference_delta, device)
@@ -128,35 +164,60 @@ def simulate(family, config: SimulationConfig, device: torch.device, exact: dict
         torch.cuda.synchronize(device)
     seconds = time.perf_counter() - start
 
-    b = R.mean()
+    facts = merge_sampled(support, getattr(family, "sampled_support", lambda: None)(), lr_sum.cpu().numpy())
+    # the control variate needs E_roll[Σ_t(ρ_t − 1)] = 0, false when π_θ has mass off π_roll's support
+    b = R.mean() if not facts.theta_off_roll else torch.zeros((), dtype=R.dtype, device=R.device)
     surrogate_terms = (R - b) * S
     estimates = {
-        "J_roll": Estimate.from_samples(R),
-        "objective_gap": Estimate.from_samples(Rq - R),
-        "surrogate": Estimate.from_samples(surrogate_terms),
-        "error": Estimate.from_samples((Rq - R) - surrogate_terms),
-        "kl_seq": Estimate.from_samples(kl_sum),
-        "kl_seq_k1": Estimate.from_samples(-lr_sum),
-        "kl_seq_k3": Estimate.from_samples(S - lr_sum),
+        "J_roll": _estimate(R),
+        "objective_gap": _estimate(Rq - R),
+        "surrogate": _estimate(surrogate_terms),
+        "error": _estimate((Rq - R) - surrogate_terms),
+        "kl_seq": _estimate(kl_sum),
+        "kl_seq_k1": _estimate(-lr_sum),
+        "kl_seq_k3": _estimate(S - lr_sum),
     }
+    status, notes, bounds_apply = assess(facts, estimates)
     n = running.sequences
     tv_pos = (running.pos_tv / n).cpu().numpy()
     kl_pos = (running.pos_kl / n).cpu().numpy()
     delta_hat = float(running.max_kl_seen)
     eps_hat = float(running.max_tv_seen)
-    kl_seq_hat = max(0.0, estimates["kl_seq"].mean)
+    kl_seq_hat = max(0.0, estimates["kl_seq"].mean) if status["kl_seq"] != INFINITE else math.inf
+    if facts.roll_off_theta:
+        delta_hat = math.inf
     inputs = BoundInputs(config.T, delta_hat, eps_hat, kl_seq_hat, pinsker_cap(kl_seq_hat), tv_pos)
     bounds = {"paper": evaluate_bounds(inputs, "paper"), "sharp": evaluate_bounds(inputs, "sharp"),
               "inputs": "plug-in: δ̂, ε̂ are maxima over sampled contexts (lower estimates); D_TV^seq is the "
                         "Pinsker cap of the estimated D_KL^seq; D̄_t is the per-position sample mean"}
     memory = {"family_state_bytes": family.state_bytes(), "chunk": config.chunk, "block": config.block,
               "per_sequence_result_bytes": 5 * 8 * n, "peak_device_bytes": peak_memory_bytes(device)}
+    if not bounds_apply:
+        bounds["applies"] = False
     return SimulationResult(estimates, delta_hat, eps_hat, tv_pos, kl_pos, running.acceptance(), bounds, exact,
-                            str(device), seconds, memory, config)
+                            str(device), seconds, memory, config, notes, status, facts, bounds_apply)
 
 
-def format_estimate(est: Estimate) -> str:
-    """mean ± se with the mean rounded to the precision of its standard error (2 significant digits)."""
+def _estimate(values: torch.Tensor) -> Estimate:
+    """Mean and standard error; an infinite sample gives an infinite mean and standard error
+    (never NaN), which :func:`gpu_sim.support.assess` then flags."""
+    values = values.to(torch.float64).reshape(-1)
+    finite = torch.isfinite(values)
+    if bool(finite.all()):
+        return Estimate.from_samples(values)
+    n = values.numel()
+    pos, neg = bool(torch.isposinf(values).any()), bool(torch.isneginf(values).any())
+    mean = math.inf if pos and not neg else -math.inf if neg and not pos else 0.0
+    return Estimate(mean, math.inf, n)
+
+
+def format_estimate(est: Estimate, status: str = "valid") -> str:
+    """mean ± se with the mean rounded to the precision of its standard error (2 significant digits);
+    '+inf' for an infinite KL and 'not reported (biased)' for a biased estimate; never 'nan'."""
+    if status == INFINITE:
+        return "+inf (exact; no standard error)"
+    if status == BIASED or not math.isfinite(est.mean) or math.isnan(est.se):
+        return "not reported (biased; see notes)"
     if est.se == 0 or not math.isfinite(est.se):
         return f"{est.mean:.6g} ± {est.se:.2g}"
     digits = max(0, 1 - int(math.floor(math.log10(est.se))))

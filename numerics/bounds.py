@@ -180,6 +180,12 @@ def threshold(T: int, budget: float, constants: str = "paper", rel_tol: float = 
     if worst_case_unified(T, math.inf, constants) <= beta:
         return math.inf
     lo, hi = -300.0, 300.0
+    floor = worst_case_unified(T, 10.0**lo, constants)
+    if floor > beta:
+        # the bisection's invariant B*(10^lo) ≤ β fails at its start: no δ that float64 represents
+        # comfortably meets this budget, and returning 10^lo would exceed it
+        raise TRMInputError(f"budget = {beta:g}: below B*(δ = 1e-300) = {floor:.3g} at T = {T}; no δ representable "
+                            f"in float64 meets it (the smallest budget this T admits is about {floor:.3g})")
     while hi - lo > rel_tol * max(1.0, abs(hi)):
         mid = 0.5 * (lo + hi)
         if worst_case_unified(T, 10.0**mid, constants) <= beta:

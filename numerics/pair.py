@@ -76,8 +76,10 @@ def check_unit_interval(name: str, values: np.ndarray) -> None:
 
 
 def _as_float_array(name: str, value) -> np.ndarray:
+    from numerics.validation import check_real_numeric
+
     try:
-        array = np.asarray(value, dtype=np.float64)
+        array = np.asarray(check_real_numeric(name, value), dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise TRMInputError(f"{name}: cannot be read as a float64 array ({exc})") from None
     return array
@@ -176,7 +178,9 @@ class AutomatonPair:
         if init.ndim != 1 or init.size < 1:
             raise TRMInputError(f"init: expected shape (S,), got {init.shape}")
         S = init.shape[0]
-        raw_next = np.asarray(self.next_state)
+        from numerics.validation import check_real_numeric
+
+        raw_next = check_real_numeric("next_state", np.asarray(self.next_state))
         if raw_next.ndim != 2 or raw_next.shape[0] != S:
             raise TRMInputError(f"next_state: expected shape ({S}, V) to match init's S = {S}, got {raw_next.shape}")
         if raw_next.size and not np.issubdtype(raw_next.dtype, np.integer):
@@ -201,7 +205,8 @@ class AutomatonPair:
         T = self.T
         if T is not None:
             T_arr = np.asarray(T)
-            if T_arr.ndim != 0 or not np.issubdtype(T_arr.dtype, np.number) or T_arr != np.round(T_arr):
+            if (T_arr.ndim != 0 or T_arr.dtype.kind not in "iuf" or not np.isfinite(T_arr)
+                    or T_arr != np.round(T_arr)):
                 raise TRMInputError(f"T = {T!r}: must be a scalar integer")
             T = int(T_arr)
             if T < 1:

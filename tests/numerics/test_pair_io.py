@@ -79,7 +79,7 @@ def test_missing_and_unreadable_files(tmp_path):
         load_pair(tmp_path / "absent.npz")
     junk = tmp_path / "junk.npz"
     junk.write_text("not a zip")
-    with pytest.raises(TRMInputError, match="not a readable .npz"):
+    with pytest.raises(TRMInputError, match="not an .npz archive"):
         load_pair(junk)
 
 

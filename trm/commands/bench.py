@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 from numerics.errors import TRMInputError
-from trm.common import emit, positive_int
+from trm.common import add_limit_args, emit, horizon, int_range, limits, positive_int, seed
 
 
 def run(args) -> int:
@@ -12,12 +12,23 @@ def run(args) -> int:
     if args.what != "exact":
         raise TRMInputError(f"bench {args.what!r}: unknown benchmark; choose 'exact' or 'sim'")
     from numerics.benchmarks import bench_exact
+    from numerics.validation import check_memory, check_time, dp_bytes, dp_seconds
 
-    records = bench_exact(args.states, (args.vocab or [64])[0], args.T or [4096, 16384, 65536], args.repeats, args.seed)
-    base = records[0]
-    for r in records:
-        r["time_ratio_vs_first"] = r["seconds"] / base["seconds"]
-        r["length_ratio_vs_first"] = r["T"] / base["T"]
+    memory_limit, time_limit = limits(args)
+    vocabs, lengths = args.vocab or [64], args.T or [4096, 16384, 65536]
+    for V in vocabs:
+        check_memory(dp_bytes(args.states, V, max(lengths), False), memory_limit,
+                     f"the exact benchmark (--states {args.states}, --vocab {V}, --T {max(lengths):,})")
+    check_time(sum(dp_seconds(args.states, V, T, False) for V in vocabs for T in lengths) * args.repeats * 2,
+               time_limit, "the exact benchmark (every --vocab × --T × --repeats)")
+    records = []
+    for V in vocabs:
+        group = bench_exact(args.states, V, lengths, args.repeats, args.seed)
+        base = group[0]
+        for r in group:
+            r["time_ratio_vs_first"] = r["seconds"] / base["seconds"]
+            r["length_ratio_vs_first"] = r["T"] / base["T"]
+        records += group
     payload = {"benchmark": "exact dynamic programme", "records": records}
 
     def human(p):
@@ -33,9 +44,18 @@ def run(args) -> int:
 def _bench_sim(args) -> int:
     from gpu_sim.bench import bench_sim
     from gpu_sim.device import resolve_device
+    from numerics.validation import check_memory, check_time, simulation_bytes, simulation_seconds
 
     device = resolve_device(args.device)
+    memory_limit, time_limit = limits(args)
     grid = [(b, t, v) for b in args.batch for t in (args.T or [4096]) for v in (args.vocab or [64, 256])]
+    seconds = 0.0
+    for b, t, v in grid:
+        check_memory(simulation_bytes(rows=args.states, V=v, T=t, samples=b, chunk=b, block=256), memory_limit,
+                     f"the simulator benchmark at --batch {b}, --T {t:,}, --vocab {v}")
+        baseline_tokens = b * min(t, args.baseline_T)
+        seconds += simulation_seconds(tokens=b * t, V=v, cuda=device.type == "cuda") + baseline_tokens * v / 2e7
+    check_time(seconds, time_limit, "the simulator benchmark (every --batch × --T × --vocab, with the baseline)")
     records = bench_sim(device, grid, states=args.states, baseline_T=args.baseline_T, seed=args.seed)
     payload = {"benchmark": "finite-state simulator vs per-step baseline", "records": records}
 
@@ -55,16 +75,21 @@ def _bench_sim(args) -> int:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("bench", help="benchmarks (not timed tests): exact | sim")
+    p = sub.add_parser("bench", help="benchmarks (not timed tests): exact | sim",
+                       description="Benchmarks: 'exact' times the dynamic programme for every --vocab and --T; "
+                                   "'sim' compares the simulator with a per-step baseline for every --batch, --T "
+                                   "and --vocab.")
     p.add_argument("what", help="exact (dynamic programme) or sim (simulator vs per-step baseline)")
-    p.add_argument("--states", type=positive_int, default=64)
-    p.add_argument("--vocab", type=positive_int, nargs="+", default=None, help="default 64 (exact); 64 256 (sim)")
-    p.add_argument("--T", type=positive_int, nargs="+", default=None,
-                   help="default 4096 16384 65536 (exact); 4096 (sim)")
-    p.add_argument("--batch", type=positive_int, nargs="+", default=[1024, 8192], help="sim: batch sizes")
+    p.add_argument("--states", type=int_range(1, 2**24), default=64, help="automaton states S")
+    p.add_argument("--vocab", type=int_range(1, 2**20), nargs="+", default=None,
+                   help="vocabulary sizes (default 64 for exact; 64 256 for sim)")
+    p.add_argument("--T", type=horizon, nargs="+", default=None,
+                   help="lengths (default 4096 16384 65536 for exact; 4096 for sim)")
+    p.add_argument("--batch", type=int_range(1, 2**24), nargs="+", default=[1024, 8192], help="sim: batch sizes")
     p.add_argument("--baseline-T", type=positive_int, default=512, help="sim: positions timed for the baseline")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--repeats", type=positive_int, default=3)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--repeats", type=int_range(1, 1000), default=3, help="exact: best of this many runs")
+    p.add_argument("--seed", type=seed, default=0, help="seed in [0, 2^63)")
+    add_limit_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)

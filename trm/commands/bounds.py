@@ -1,35 +1,85 @@
 """`trm bounds`: Every bound for the user's own T and divergences."""
 from __future__ import annotations
 
+import dataclasses
 
-from trm.common import emit, number, positive_int, print_bounds, print_mapping
+import numpy as np
+
+from numerics.errors import TRMInputError
+from trm.common import (add_limit_args, emit, int_range, limits, number, number_or_inf, print_bounds, print_mapping, quote_path,
+                        vacuous)
+
+#: The bounds evaluate a few dozen float64 arrays of length T.
+BYTES_PER_POSITION = 400
+
+EPILOG = """Every bound is on |Error| = |J(π_θ) − J(π_roll) − L'|; a value ≥ 1 is marked vacuous: a reward in
+[0, 1] keeps |Error| ≤ 1 anyway. Measured D̄_t (--tv-pos) and D_TV^seq (--tv-seq) are what make the Adaptive and
+Mixed bounds informative; without them every missing input takes its worst case given the others."""
 
 
 def run(args) -> int:
     from numerics.bounds import BoundInputs, evaluate_bounds
+    from numerics.validation import check_memory, load_numbers
 
+    memory_limit, _ = limits(args)
+    check_memory(BYTES_PER_POSITION * args.T, memory_limit, f"the bounds at --T {args.T:,}")
     inputs = BoundInputs.worst_case(args.T, args.kl_max, args.tv_max, args.kl_seq, args.tv_seq)
+    if args.tv_pos is not None:
+        dbar = load_numbers(args.tv_pos, "--tv-pos", memory_limit)
+        inputs = _with_measured_dbar(inputs, dbar, args.tv_pos)
     payload = {"T": inputs.T, "kl_tok_max": inputs.kl_tok_max, "tv_tok_max": inputs.tv_tok_max,
                "kl_seq": inputs.kl_seq, "tv_seq": inputs.tv_seq, "constants": args.constants,
+               "tv_pos_source": "measured (--tv-pos)" if args.tv_pos is not None else "worst case D̄_t ≡ ε",
                "bounds": evaluate_bounds(inputs, args.constants), "notes": list(inputs.notes)}
+    payload["vacuous"] = vacuous(payload["bounds"])
+    payload["definitions"] = {"vacuous": "a bound ≥ 1: a reward in [0, 1] keeps |Error| ≤ 1 anyway"}
 
     def human(p):
         print_mapping(p)
-        print_bounds(f"bounds ({args.constants} constants)", p["bounds"])
+        print_bounds(f"bounds on |Error| ({args.constants} constants)", p["bounds"])
         for note in p["notes"]:
             print(f"note: {note}")
+        if p["vacuous"]:
+            print("note: values ≥ 1 are vacuous for a reward in [0, 1] (|Error| ≤ 1 always)")
 
     emit(payload, args.json, human)
     return 0
 
 
+def _with_measured_dbar(inputs, dbar: np.ndarray, path):
+    """The inputs with measured D̄_t, checked: T values in [0, 1], each ≤ ε (D̄_t is an average of
+    token TVs, each at most ε = D_TV^(tok,max))."""
+    T, eps = inputs.T, inputs.tv_tok_max
+    q = quote_path(path)
+    if dbar.shape != (T,):
+        raise TRMInputError(f"--tv-pos {q}: {dbar.size} values, expected one per position (--T {T})")
+    if (dbar < 0).any():
+        i = int(np.argmax(dbar < 0))
+        raise TRMInputError(f"--tv-pos {q}: D̄_{i + 1} = {dbar[i]:g} is negative; a TV lies in [0, 1]")
+    slack = 1e-12 + 1e-9 * eps
+    if (dbar > eps + slack).any():
+        i = int(np.argmax(dbar > eps + slack))
+        raise TRMInputError(f"--tv-pos {q}: D̄_{i + 1} = {dbar[i]:g} exceeds ε = {eps:g} (--tv-max, or its worst "
+                            "case min(1, sqrt(δ/2))): D̄_t ≤ ε must hold")
+    notes = tuple(n for n in inputs.notes if not n.startswith("tv_pos_mean")) + (
+        f"tv_pos_mean: measured D̄_t from {q} (mean {dbar.mean():.4g}, max {dbar.max():.4g})",)
+    return dataclasses.replace(inputs, tv_pos_mean=np.minimum(dbar, eps), notes=notes)
+
+
 def add_parser(sub) -> None:
-    p = sub.add_parser("bounds", help="every bound for your own T and divergences")
-    p.add_argument("--T", type=positive_int, required=True)
-    p.add_argument("--kl-max", type=number, required=True, help="δ = max token KL(roll‖θ)")
+    p = sub.add_parser("bounds", help="every bound for your own T and divergences",
+                       description="Every bound for your own T and divergences; missing inputs take their worst "
+                                   "case given the others.", epilog=EPILOG)
+    p.add_argument("--T", type=int_range(1, 2**40), required=True, help="sequence length")
+    p.add_argument("--kl-max", type=number_or_inf, required=True, help="δ = max token KL(roll‖θ)")
     p.add_argument("--tv-max", type=number, help="ε = max token TV (default min(1, sqrt(δ/2)))")
-    p.add_argument("--kl-seq", type=number, help="D_KL^seq (default Tδ)")
+    p.add_argument("--kl-seq", type=number_or_inf, help="D_KL^seq (default Tδ)")
     p.add_argument("--tv-seq", type=number, help="D_TV^seq (default min(1, sqrt(D_KL^seq/2)))")
-    p.add_argument("--constants", choices=("paper", "sharp"), default="paper")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--tv-pos", "--dbar", metavar="FILE",
+                   help="measured D̄_t = E_(c~d_t^roll)[D_TV(c)]: T numbers in a .npy, a one-array .npz or a text "
+                        "file (default: the worst case D̄_t ≡ ε)")
+    p.add_argument("--constants", choices=("paper", "sharp"), default="paper",
+                   help="paper (C = 4) or sharp (C = 2) constants")
+    add_limit_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)

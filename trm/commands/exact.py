@@ -3,10 +3,36 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from numerics.errors import TRMInputError
-from trm.common import emit, fmt, positive_int, print_bounds, print_mapping
+from trm.common import (add_limit_args, bound_ratios, emit, fmt, horizon, int_range, limits, output_file,
+                        print_bounds, print_mapping, vacuous)
+
+EPILOG = """signs: error = J(π_θ) − J(π_roll) − L', with L' = E_roll[R Σ_t (ρ_t − 1)]; positive when the
+surrogate underestimates the true improvement. delta_identity = Δ = E_roll[R Σ_t (ρ_t − 1)(1 − Π_(j>t) ρ_j)],
+computed independently, and Error = −Δ (THEORY §2). Every bound is on |error|; a bound ≥ 1 is vacuous for a
+reward in [0, 1] (|error| ≤ 1 always). KL is roll ‖ θ. In JSON +inf is the string "Infinity"; no value is NaN."""
+
+
+def check_exact_size(pair, T, memory_limit: float, time_limit: float) -> int:
+    """Refuse a pair whose dynamic programme at horizon T would exceed the limits; returns T."""
+    from numerics.pair import TabularPair
+    from numerics.validation import (check_memory, check_time, dp_bytes, dp_seconds, tabular_as_automaton_bytes,
+                                     tree_nodes)
+
+    if isinstance(pair, TabularPair):
+        X, V, T_pair = pair.X, pair.V, pair.T
+        check_memory(tabular_as_automaton_bytes(X, V, T_pair), memory_limit,
+                     f"the tabular pair as an automaton (X = {X}, V = {V}, T = {T_pair})")
+        S, V, horizon_, time_dependent = int(X * tree_nodes(V, T_pair)), V, T_pair, False
+    else:
+        horizon_ = pair.T if T is None else T
+        if horizon_ is None:
+            raise TRMInputError("T: the file stores no horizon; give one (--T N)")
+        S, V, time_dependent = pair.S, pair.V, pair.time_dependent
+    what = f"the exact dynamic programme (S = {S}, V = {V}, T = {horizon_:,})"
+    check_memory(dp_bytes(S, V, horizon_, time_dependent), memory_limit, what)
+    check_time(dp_seconds(S, V, horizon_, time_dependent), time_limit, what)
+    return horizon_
 
 
 def run(args) -> int:
@@ -14,10 +40,18 @@ def run(args) -> int:
     from numerics.enumeration import DEFAULT_BUDGET, enumeration_size, exact_by_enumeration, worst_case_error
     from numerics.exact import as_automaton, exact_quantities
     from numerics.io import load_pair
+    from numerics.validation import check_memory, enumeration_bytes, write_npz_atomic
 
-    pair = load_pair(args.file)
+    memory_limit, time_limit = limits(args)
+    pair = load_pair(args.file, memory_limit)
+    check_exact_size(pair, args.T, memory_limit, time_limit)
     auto = as_automaton(pair, args.T)
     budget = DEFAULT_BUDGET if args.budget is None else args.budget
+    # X·V^T·T, without building a huge integer when it is astronomically beyond any budget
+    size = enumeration_size(auto) if auto.T * math.log2(max(auto.V, 2)) < 100 else math.inf
+    if size <= budget:
+        check_memory(enumeration_bytes(size), memory_limit,
+                     f"enumeration of X·V^T·T = {size:,} elements (--budget {budget:,}; lower it to skip D_TV^seq)")
     if args.method == "enumerate":
         quantities = exact_by_enumeration(auto, budget=budget)
     else:
@@ -36,36 +70,67 @@ def run(args) -> int:
     payload["bounds_apply"] = quantities.theta_mass_off_roll_support == 0
     payload["bound_notes"] = notes
     worst = None
-    if quantities.theta_mass_off_roll_support == 0 and enumeration_size(auto) <= budget:
+    if quantities.theta_mass_off_roll_support == 0 and size <= budget:
         worst = worst_case_error(auto, budget=budget)
         if args.worst_reward_out:
-            np.savez(args.worst_reward_out, reward=worst.reward, prompt_states=worst.prompt_states)
+            write_npz_atomic(args.worst_reward_out, {"reward": worst.reward, "prompt_states": worst.prompt_states},
+                             "--worst-reward-out")
     elif args.worst_reward_out:
         raise TRMInputError(f"--worst-reward-out: the worst-case reward needs enumeration, which exceeds the "
                             f"budget of {budget:,} elements (X·V^T·T) or is undefined off π_roll's support")
     payload["worst_case_error"] = None if worst is None else worst.value
+    payload["bound_check"] = _bound_check(payload)
+    payload["definitions"] = {"error": "J(π_θ) − J(π_roll) − L'", "delta_identity": "Δ, with error = −Δ",
+                              "vacuous": "a bound ≥ 1 (a reward in [0, 1] keeps |error| ≤ 1)"}
     emit(payload, args.json, _human_exact)
     return 0
+
+
+def _bound_check(payload: dict) -> dict:
+    """Per constant family: |error|/bound and sup_R|error|/bound for every bound, whether each holds,
+    and which bounds are vacuous (≥ 1)."""
+    out = {}
+    for family, key in (("paper", "bounds"), ("sharp", "sharp_bounds")):
+        bounds = payload[key]
+        row = {"error_over_bound": bound_ratios(bounds, payload["error"]),
+               "holds": all(abs(payload["error"]) <= v for k, v in bounds.items() if k != "argmin"),
+               "vacuous": vacuous(bounds)}
+        if payload["worst_case_error"] is not None:
+            row["worst_case_over_bound"] = bound_ratios(bounds, payload["worst_case_error"])
+        if not payload["bounds_apply"]:
+            row["holds"] = None
+        out[family] = row
+    return out
 
 
 def _human_exact(payload: dict) -> None:
     print_mapping(payload, skip=("bounds_apply",))
     print(f"tv_pos_mean (D̄_t)  first {min(8, payload['T'])}: {', '.join(fmt(v) for v in payload['tv_pos_mean'][:8])}")
-    print_bounds("bounds (paper constants)", payload["bounds"])
-    print_bounds("bounds (sharp constants)", payload["sharp_bounds"])
+    error = payload["error"] if payload["bounds_apply"] else None
+    print_bounds("bounds (paper constants)", payload["bounds"], error)
+    print_bounds("bounds (sharp constants)", payload["sharp_bounds"], error)
+    if payload["worst_case_error"] is not None:
+        for family, key in (("paper", "bounds"), ("sharp", "sharp_bounds")):
+            B = payload[key]["unified"]
+            ratio = payload["bound_check"][family]["worst_case_over_bound"]["unified"]
+            print(f"sup_R |error| / B* ({family}) = {fmt(payload['worst_case_error'])} / {fmt(B)} = {fmt(ratio)}")
     for note in payload["bound_notes"]:
         print(f"note: {note}")
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("exact", help="exact float64 quantities and every bound for a policy-pair .npz")
+    p = sub.add_parser("exact", help="exact float64 quantities and every bound for a policy-pair .npz",
+                       description="Exact J, surrogate, error and divergences of a policy pair, every bound with "
+                                   "|error|/bound and whether it holds.", epilog=EPILOG)
     p.add_argument("file", help="policy pair (.npz, tabular or automaton format)")
-    p.add_argument("--T", type=positive_int, help="horizon (required when the file stores none)")
+    p.add_argument("--T", type=horizon, help="horizon (required when the file stores none)")
     p.add_argument("--method", choices=("dp", "enumerate"), default="dp",
                    help="dynamic programme (linear in T) or enumeration of every sequence (the oracle)")
-    p.add_argument("--budget", type=positive_int, default=None,
-                   help="enumeration budget in X·V^T·T elements (default 4,194,304)")
-    p.add_argument("--worst-reward-out", metavar="PATH",
-                   help="write the reward attaining the worst-case error (.npz: reward [X, V^T], prompt_states [X])")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--budget", type=int_range(0, 2**62), default=None,
+                   help="enumeration budget in X·V^T·T elements (default 4,194,304; memory about 96 bytes each)")
+    p.add_argument("--worst-reward-out", metavar="PATH", type=output_file("--worst-reward-out"),
+                   help="write the reward attaining the worst-case error to exactly this path "
+                        "(.npz: reward [X, V^T], prompt_states [X])")
+    add_limit_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)

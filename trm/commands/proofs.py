@@ -67,6 +67,8 @@ def run(args) -> int:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("proofs", help="check every derivation with the proof kernel and print the verdicts")
-    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("proofs", help="check every derivation with the proof kernel and print the verdicts",
+                       description="Check every derivation with the proof kernel and print each link's kind and "
+                                   "verdict (proved / cited / failed); exit code 1 when anything failed.")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)

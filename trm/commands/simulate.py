@@ -1,12 +1,21 @@
 """`trm simulate`: Monte-Carlo simulation of long sequences."""
 from __future__ import annotations
 
+import math
 
 from numerics.errors import TRMInputError
-from trm.common import add_generator_args, emit, generator_params, mismatch, number, positive_int, progress
-
+from trm.common import (add_generator_args, add_limit_args, check_generator_size, emit, float_range, fmt, horizon,
+                        int_range, limits, mismatch, non_negative, positive_int, progress, seed, vacuous)
 
 SIM_FAMILIES = ("automaton", "kgram", "counter", "tabular", "neural")
+#: An estimate is said to respect a bound when |mean| + Z·se ≤ bound, to exceed it when |mean| − Z·se > bound.
+Z = 5.0
+
+EPILOG = """signs: error = J(π_θ) − J(π_roll) − L' (positive when the surrogate L' underestimates the true
+improvement); objective_gap = J(π_θ) − J(π_roll); L' = E_roll[R Σ_t(ρ_t − 1)]. Every estimate is
+mean ± standard error over the sequences; '+inf' is an exact infinite KL (π_θ = 0 < π_roll); 'not reported'
+marks an estimate a support violation biases (see the notes). In JSON +inf is the string "Infinity" and no
+value is ever NaN."""
 
 
 def run(args) -> int:
@@ -14,84 +23,192 @@ def run(args) -> int:
     from gpu_sim.simulate import SimulationConfig, format_estimate, simulate
 
     device = resolve_device(args.device)
-    family, exact, T = _simulation_family(args, device, resolve_dtype)
+    family, exact, exact_bounds, T = _simulation_family(args, device, resolve_dtype)
     config = SimulationConfig(T=T, samples=args.samples, seed=args.seed, chunk=args.chunk, block=args.block,
                               criteria=tuple(args.criterion or ()), reference_delta=args.reference_delta,
                               checkpoints=tuple(args.checkpoints) if args.checkpoints else None)
     with progress(config.samples, "seq") as bar:
         result = simulate(family, config, device, exact=exact, progress=bar.update)
     payload = result.to_json()
+    payload["bound_check"] = _bound_check(result, exact, exact_bounds)
+    payload["definitions"] = {"error": "J(π_θ) − J(π_roll) − L'", "objective_gap": "J(π_θ) − J(π_roll)",
+                              "surrogate": "L' = E_roll[R Σ_t (ρ_t − 1)]"}
 
     def human(p):
         print(f"{config.samples} sequences of length {config.T} on {p['device']} in {p['seconds']:.2f} s")
         for key in ("J_roll", "objective_gap", "surrogate", "error", "kl_seq", "kl_seq_k1", "kl_seq_k3"):
             exact_text = ""
             if p["exact"] is not None and key in p["exact"]:
-                exact_text = f"   exact {p['exact'][key]:.6g}"
-            print(f"  {key:<14} {format_estimate(result.estimates[key]):<28}{exact_text}")
-        print(f"  kl_tok_max_sampled {p['kl_tok_max_sampled']:.4g} (a lower estimate of δ)")
-        print(f"  plug-in B* paper {p['bounds_plugin']['paper']['unified']:.4g}, "
-              f"sharp {p['bounds_plugin']['sharp']['unified']:.4g}")
-        for name, acc in p["acceptance"].items():
-            if "acceptance" in acc:
-                print(f"  acceptance {name:<28} at T={acc['T'][-1]}: {acc['acceptance'][-1]:.4f}")
-            else:
-                print(f"  token keep {name:<28} at T={acc['T'][-1]}: {acc['token_keep_rate'][-1]:.4f}")
+                exact_text = f"   exact {fmt(exact[key])}"
+            text = format_estimate(result.estimates[key], result.estimate_status.get(key, "valid"))
+            print(f"  {key:<14} {text:<32}{exact_text}")
+        print(f"  kl_tok_max_sampled {fmt(result.kl_tok_max_sampled)} (a lower estimate of δ)")
+        _print_bound_check(p["bound_check"])
+        _print_acceptance(p["acceptance"])
         print(f"  variance reduction: {p['variance_reduction']}")
+        for note in p["notes"]:
+            print(f"note: {note}")
 
     emit(payload, args.json, human)
     return 0
 
 
+def _bound_check(result, exact, exact_bounds) -> dict:
+    """estimate/bound with its uncertainty, and whether the bound holds, for B* (paper and sharp)."""
+    est, status = result.estimates["error"], result.estimate_status.get("error", "valid")
+    out = {"applies": result.bounds_apply, "z": Z}
+    if exact_bounds is not None:
+        source, bounds = "exact B* of the pair (D_TV^seq at its Pinsker cap)", exact_bounds
+    else:
+        source, bounds = ("plug-in B̂* from sampled inputs (δ̂, ε̂ are lower estimates, so this is not a "
+                          "rigorous bound)"), {k: result.bounds_plugin[k] for k in ("paper", "sharp")}
+    out["bound_source"] = source
+    for family, values in bounds.items():
+        B = values["unified"]
+        row = {"bound": B, "vacuous": B >= 1.0, "vacuous_bounds": vacuous(values)}
+        if status == "valid" and B > 0:
+            row["error_over_bound"] = est.mean / B
+            row["error_over_bound_se"] = est.se / B
+            if not result.bounds_apply:
+                row["holds"] = "not applicable (support violation)"
+            elif abs(est.mean) + Z * est.se <= B:
+                row["holds"] = "yes"
+            elif abs(est.mean) - Z * est.se > B:
+                row["holds"] = "no"
+            else:
+                row["holds"] = "undecided (the standard error is too large)"
+        else:
+            row["error_over_bound"] = row["error_over_bound_se"] = None
+            row["holds"] = "not applicable (support violation)" if not result.bounds_apply else "undecided"
+        if exact is not None and math.isfinite(exact["error"]) and B > 0:
+            row["exact_error_over_bound"] = abs(exact["error"]) / B
+            row["exact_holds"] = abs(exact["error"]) <= B if result.bounds_apply else None
+        out[family] = row
+    return out
+
+
+def _print_bound_check(check: dict) -> None:
+    print(f"  error/B* ({check['bound_source']}):")
+    for family in ("paper", "sharp"):
+        row = check[family]
+        text = "unavailable" if row["error_over_bound"] is None else \
+            f"{row['error_over_bound']:.3g} ± {row['error_over_bound_se']:.2g}"
+        exact = f"; exact |error|/B* {row['exact_error_over_bound']:.3g}" if "exact_error_over_bound" in row else ""
+        mark = "  vacuous (B* ≥ 1)" if row["vacuous"] else ""
+        print(f"    {family:<6} B* {fmt(row['bound'])}{mark}: estimate/B* {text}{exact}; bound holds: {row['holds']}")
+
+
+def _print_acceptance(acceptance: dict) -> None:
+    """Every criterion at every checkpoint length."""
+    if len(acceptance) <= 1 and "reference" in acceptance:
+        ref = acceptance["reference"]
+        print(f"  reference {ref['criterion']} acceptance at T={ref['T'][-1]}: {ref['acceptance'][-1]:.4f}")
+        return
+    for name, acc in acceptance.items():
+        label = f"reference {acc['criterion']}" if name == "reference" else name
+        if "token_keep_rate" in acc:
+            print(f"  {label} (token mask): share of tokens kept")
+            print(f"    {'T':>8} {'kept':>8}")
+            for T, kept in zip(acc["T"], acc["token_keep_rate"]):
+                print(f"    {T:>8} {kept:>8.4f}")
+            continue
+        print(f"  {label}: acceptance" + (", false masks, missed violations" if "false_mask" in acc else ""))
+        print(f"    {'T':>8} {'accept':>8}" + (f" {'false':>8} {'missed':>8}" if "false_mask" in acc else ""))
+        for i, T in enumerate(acc["T"]):
+            line = f"    {T:>8} {acc['acceptance'][i]:>8.4f}"
+            if "false_mask" in acc:
+                line += f" {acc['false_mask'][i]:>8.4f} {acc['missed_violation'][i]:>8.4f}"
+            print(line)
+
+
 def _simulation_family(args, device, resolve_dtype):
     from gpu_sim.finite_state import FiniteStateFamily
     from gpu_sim.neural import NeuralFamily
+    from numerics.bounds import BoundInputs, evaluate_bounds
     from numerics.exact import as_automaton, exact_quantities
     from numerics.generators import random_pair
     from numerics.io import load_pair
+    from numerics.validation import check_memory, check_time, simulation_bytes, simulation_seconds
 
     if args.file and args.family:
         raise TRMInputError("give either FILE.npz or --family, not both")
     if not args.file and args.T is None:
         raise TRMInputError("--T: give the sequence length")
+    memory_limit, time_limit = limits(args)
+    ln = sum(c.count("ln_trm") for c in (args.criterion or ()))
     if args.family == "neural":
+        need = simulation_bytes(rows=0, V=args.vocab, T=args.T, samples=args.samples, chunk=args.chunk,
+                                block=args.block, ln_clauses=ln, neural_hidden=args.hidden)
+        check_memory(need, memory_limit, f"the neural simulation (--vocab {args.vocab}, --hidden {args.hidden}, "
+                                         f"--T {args.T}, --samples {args.samples}, --chunk {args.chunk})")
+        check_time(simulation_seconds(tokens=args.T * args.samples, V=args.vocab, neural_hidden=args.hidden,
+                                      chunk=min(args.chunk, args.samples), cuda=device.type == "cuda"),
+                   time_limit, f"the neural simulation of --samples {args.samples} × --T {args.T} tokens")
         family = NeuralFamily(args.vocab, args.hidden, device=device, seed=args.seed,
                               rollout_dtype=resolve_dtype(args.dtype), mismatch=mismatch(args),
                               stale_sigma=args.stale_sigma, logit_scale=args.logit_scale)
-        return family, None, args.T
+        return family, None, None, args.T
     if args.file:
-        pair = as_automaton(load_pair(args.file), args.T)
+        pair = load_pair(args.file, memory_limit)
     elif args.family in SIM_FAMILIES:
-        pair = as_automaton(random_pair(args.family, args.seed, **generator_params(args, args.family)), args.T)
+        check_generator_size(args, args.family)
+        pair = random_pair(args.family, args.seed, **generator_params_for(args))
     elif args.family is None:
         raise TRMInputError("give a policy-pair FILE.npz or --family NAME")
     else:
         raise TRMInputError(f"--family {args.family!r}: unknown; choose one of {', '.join(SIM_FAMILIES)}")
+    from trm.commands.exact import check_exact_size
+
+    T = check_exact_size(pair, args.T, memory_limit, time_limit)
+    pair = as_automaton(pair, args.T)
+    rows = pair.roll.reshape(-1, pair.V).shape[0]
+    need = simulation_bytes(rows=rows, V=pair.V, T=T, samples=args.samples, chunk=args.chunk, block=args.block,
+                            ln_clauses=ln)
+    check_memory(need, memory_limit, f"the simulation ({rows} policy rows × V = {pair.V}, --T {T}, "
+                                     f"--samples {args.samples}, --chunk {args.chunk})")
+    check_time(simulation_seconds(tokens=T * args.samples, V=pair.V, cuda=device.type == "cuda"), time_limit,
+               f"the simulation of --samples {args.samples} × --T {T} tokens")
     q = exact_quantities(pair, tv_seq_budget=0)
     exact = {"J_roll": q.J_roll, "J_theta": q.J_theta, "objective_gap": q.J_theta - q.J_roll,
              "surrogate": q.surrogate, "error": q.error, "kl_seq": q.kl_seq, "kl_seq_k1": q.kl_seq, "kl_seq_k3": q.kl_seq,
-             "kl_tok_max": q.kl_tok_max, "tv_tok_max": q.tv_tok_max}
-    return FiniteStateFamily(pair, device), exact, pair.T
+             "kl_tok_max": q.kl_tok_max, "tv_tok_max": q.tv_tok_max,
+             "theta_mass_off_roll_support": q.theta_mass_off_roll_support}
+    inputs = BoundInputs.from_exact(q)
+    exact_bounds = {"paper": evaluate_bounds(inputs, "paper"), "sharp": evaluate_bounds(inputs, "sharp")}
+    return FiniteStateFamily(pair, device), exact, exact_bounds, pair.T
+
+
+def generator_params_for(args) -> dict:
+    from trm.common import generator_params
+
+    return generator_params(args, args.family)
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("simulate", help="Monte-Carlo simulation of long sequences (torch; cpu or cuda)")
+    p = sub.add_parser("simulate", help="Monte-Carlo simulation of long sequences (torch; cpu or cuda)",
+                       description="Monte-Carlo estimates (mean ± standard error) of the surrogate error, objective "
+                                   "gap, surrogate and KL of a policy pair, with criteria acceptance at every "
+                                   "checkpoint and the estimate/bound ratio.", epilog=EPILOG)
     p.add_argument("file", nargs="?", help="policy pair (.npz); or use --family")
     p.add_argument("--family", help="automaton | kgram | counter | tabular | neural")
-    p.add_argument("--T", type=positive_int, help="sequence length")
-    p.add_argument("--samples", type=positive_int, required=True, help="number of sequences")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--T", type=horizon, help="sequence length (required with --family)")
+    p.add_argument("--samples", type=positive_int, required=True, help="number of sequences (at least 2)")
+    p.add_argument("--seed", type=seed, default=0, help="seed in [0, 2^63)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--dtype", default="bfloat16", help="neural: rollout dtype (bfloat16 | float32)")
-    p.add_argument("--chunk", type=positive_int, default=1024, help="sequences per chunk (bounds memory)")
-    p.add_argument("--block", type=positive_int, default=256, help="positions per statistics block")
+    p.add_argument("--chunk", type=int_range(1, 2**24), default=1024, help="sequences per chunk (bounds memory)")
+    p.add_argument("--block", type=int_range(1, 2**20), default=256, help="positions per statistics block")
     p.add_argument("--criterion", action="append", metavar="SPEC",
                    help="masking criterion, e.g. trm_max:0.05 or 'trm_max:0.1,trm_avg:0.002' (AND); repeatable")
-    p.add_argument("--reference-delta", type=number, default=0.05, help="δ of the exact TRM-Max reference")
-    p.add_argument("--checkpoints", type=positive_int, nargs="+", help="lengths at which criteria are decided")
-    p.add_argument("--hidden", type=positive_int, default=64, help="neural: hidden size")
-    p.add_argument("--stale-sigma", type=number, default=0.0, help="neural: relative θ perturbation (staleness)")
-    p.add_argument("--logit-scale", type=number, default=4.0, help="neural: logit scale (lower entropy when larger)")
+    p.add_argument("--reference-delta", type=non_negative, default=0.05, help="δ of the exact TRM-Max reference")
+    p.add_argument("--checkpoints", type=horizon, nargs="+",
+                   help="lengths at which criteria are decided (default: powers of two below T, and T)")
+    p.add_argument("--hidden", type=int_range(1, 2**16), default=64, help="neural: hidden size")
+    p.add_argument("--stale-sigma", type=float_range(0.0, 100.0), default=0.0,
+                   help="neural: relative θ perturbation (staleness)")
+    p.add_argument("--logit-scale", type=float_range(0.0, 1000.0), default=4.0,
+                   help="neural: logit scale (lower entropy when larger)")
     add_generator_args(p)
-    p.add_argument("--json", action="store_true")
+    add_limit_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
