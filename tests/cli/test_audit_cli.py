@@ -20,7 +20,11 @@ OPTION_THRESHOLDS = {"token_k1": "0.6_1.4", "token_k2": "0.02", "token_k3": "0.0
 
 
 def run(capsys, *argv):
-    code = main([str(a) for a in argv])
+    """(exit code, stdout, stderr) of `trm argv`, whether argparse or the command refused the input."""
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as exc:
+        code = exc.code
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from numerics.errors import TRMInputError
-from trm.common import emit, fmt, number, positive_int, progress
+from trm.common import emit, fmt, non_negative, output_dir, output_file, positive_int, progress, seed, float_range
 
 
 def run(args) -> int:
@@ -213,35 +213,36 @@ def add_parser(sub) -> None:
     g.add_argument("--rollout-rs-threshold", help="one threshold per option, e.g. '2.5,0.01'; k1: lower_upper or one "
                                                   "number u (lower = 1/u)")
     g.add_argument("--rollout-is", choices=("token", "sequence"), help="IS level: adds the rollout_is_* metrics")
-    g.add_argument("--rollout-is-threshold", type=number, default=2.0)
-    g.add_argument("--rollout-is-batch-normalize", action="store_true")
+    g.add_argument("--rollout-is-threshold", type=float_range(0.0, above=True), default=2.0,
+                   help="upper truncation of the IS weights (verl's rollout_is_threshold)")
+    g.add_argument("--rollout-is-batch-normalize", action="store_true", help="normalise IS weights to mean 1 over the batch (verl)")
     g.add_argument("--preset", help="a verl RolloutCorrectionConfig preset, e.g. decoupled_k3_rs, bypass_ppo_clip_geo_rs")
     g.add_argument("--k1-reading", choices=("code", "docs"), default="code",
                    help="k1 bands as verl's code applies them (mirrored) or as its docs describe them")
     g = p.add_argument_group("slime")
     g.add_argument("--slime", metavar="LEVEL:LO_HI", help="band on the ratio: token | sequence | geometric, e.g. "
                                                           "geometric:0.999_1.001")
-    g.add_argument("--slime-veto", type=number, help="drop a row with any token ratio below this, e.g. 1e-4")
+    g.add_argument("--slime-veto", type=float_range(0.0, 1.0), help="drop a row with any token ratio below this, e.g. 1e-4")
     g = p.add_argument_group("the suite")
     g.add_argument("--criterion", action="append", metavar="SPEC", help="suite syntax, e.g. 'trm_max:0.05' or "
                                                                         "'seq_max_k2:0.05,seq_mean_k3:0.001'; repeatable")
-    g.add_argument("--budget", type=number, default=0.1, help="error budget for the threshold (default 0.1)")
+    g.add_argument("--budget", type=float_range(0.0, above=True), default=0.1, help="error budget for the threshold (default 0.1)")
     g = p.add_argument_group("input and output")
     g.add_argument("--keys", help="ROLE=KEY,... to name arrays, roles old, rollout, mask, lengths, scores, advantages, step")
     g.add_argument("--all-valid", action="store_true", help="no mask in the file: every position is a response token")
-    g.add_argument("--memory", type=number, default=256, help="working memory per chunk of rows, MiB (default 256)")
-    g.add_argument("--mask-out", metavar="FILE.npz", help="write the response mask after rejection (key 'mask', [B, L])")
-    g.add_argument("--report", metavar="DIR", help="write DIR/report.md with figures")
-    g.add_argument("--json", action="store_true")
+    g.add_argument("--memory", type=float_range(1.0, 2.0**20), default=256, help="working memory per chunk of rows, MiB (default 256)")
+    g.add_argument("--mask-out", metavar="FILE.npz", type=output_file("--mask-out"), help="write the response mask after rejection (key 'mask', [B, L])")
+    g.add_argument("--report", metavar="DIR", type=output_dir("--report"), help="write DIR/report.md with figures")
+    g.add_argument("--json", action="store_true", help="print one JSON object")
     g = p.add_argument_group("example dump (neural family, an EOS token so lengths vary)")
     g.add_argument("--example", metavar="OUT", help="write an example dump (suffix picks the format) and exit")
     g.add_argument("--example-steps", type=positive_int, default=1, help="write OUT-001 … OUT-N, the mismatch "
                                                                          "growing by --example-drift per step")
-    g.add_argument("--example-batch", type=positive_int, default=256)
-    g.add_argument("--example-length", type=positive_int, default=256)
-    g.add_argument("--example-vocab", type=positive_int, default=64)
-    g.add_argument("--example-seed", type=int, default=0)
-    g.add_argument("--example-drift", type=number, default=0.05, help="θ staleness added per step")
+    g.add_argument("--example-batch", type=positive_int, default=256, help="example: rows per step")
+    g.add_argument("--example-length", type=positive_int, default=256, help="example: maximum response length L")
+    g.add_argument("--example-vocab", type=positive_int, default=64, help="example: vocabulary size (token V−1 ends a row)")
+    g.add_argument("--example-seed", type=seed, default=0, help="example: seed")
+    g.add_argument("--example-drift", type=non_negative, default=0.05, help="θ staleness added per step")
     g.add_argument("--example-distributions", help="also write full (full) or top-k (topk:K) distributions")
     g.add_argument("--device", default="cpu", help="example: auto | cpu | cuda")
     p.set_defaults(func=run)
