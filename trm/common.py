@@ -34,11 +34,19 @@ def print_mapping(payload: dict, skip=()) -> None:
         print(f"{key:<{width}}  {fmt(value)}")
 
 
+CHI2_KEYS = ("chi2_max", "chi2_mixed", "chi2_exact", "unified_with_chi2", "argmin_with_chi2")
+
+
 def print_bounds(title: str, bounds: dict) -> None:
     print(f"\n{title}")
-    for name in [k for k in bounds if k not in ("unified", "argmin")]:
+    for name in [k for k in bounds if k not in ("unified", "argmin") + CHI2_KEYS]:
         print(f"  {name:<22} {fmt(bounds[name])}")
     print(f"  {'unified B*':<22} {fmt(bounds['unified'])}  (attained by {bounds['argmin']})")
+    if "unified_with_chi2" in bounds:
+        print("  χ² family (this suite's, constant ½):")
+        for name in CHI2_KEYS[:3]:
+            print(f"  {name:<22} {fmt(bounds[name])}")
+        print(f"  {'B** = min(B*, χ²)':<22} {fmt(bounds['unified_with_chi2'])}  (attained by {bounds['argmin_with_chi2']})")
 
 
 def progress(total: int, unit: str):
