@@ -24,14 +24,18 @@ def run(args) -> int:
 
     def human(p):
         print(f"{config.samples} sequences of length {config.T} on {p['device']} in {p['seconds']:.2f} s")
-        for key in ("J_roll", "objective_gap", "surrogate", "error", "kl_seq", "kl_seq_k1", "kl_seq_k3"):
+        for key in ("J_roll", "objective_gap", "surrogate", "error", "kl_seq", "kl_seq_k1", "kl_seq_k3",
+                    "worst_case_error", "half_mean_abs_W", "second_moment"):
             exact_text = ""
             if p["exact"] is not None and key in p["exact"]:
                 exact_text = f"   exact {p['exact'][key]:.6g}"
-            print(f"  {key:<14} {format_estimate(result.estimates[key]):<28}{exact_text}")
+            print(f"  {key:<16} {format_estimate(result.estimates[key]):<28}{exact_text}")
         print(f"  kl_tok_max_sampled {p['kl_tok_max_sampled']:.4g} (a lower estimate of δ)")
         print(f"  plug-in B* paper {p['bounds_plugin']['paper']['unified']:.4g}, "
               f"sharp {p['bounds_plugin']['sharp']['unified']:.4g}")
+        if "chi2" in p["bounds_plugin"]:
+            print(f"  chi2_tok_max_sampled {p['chi2_tok_max_sampled']:.4g}; plug-in χ² family (this suite's) "
+                  f"{p['bounds_plugin']['chi2']['chi2_family']:.4g} ({p['bounds_plugin']['chi2']['chi2_argmin']})")
         for name, acc in p["acceptance"].items():
             if "acceptance" in acc:
                 print(f"  acceptance {name:<28} at T={acc['T'][-1]}: {acc['acceptance'][-1]:.4f}")
@@ -71,7 +75,26 @@ def _simulation_family(args, device, resolve_dtype):
     exact = {"J_roll": q.J_roll, "J_theta": q.J_theta, "objective_gap": q.J_theta - q.J_roll,
              "surrogate": q.surrogate, "error": q.error, "kl_seq": q.kl_seq, "kl_seq_k1": q.kl_seq, "kl_seq_k3": q.kl_seq,
              "kl_tok_max": q.kl_tok_max, "tv_tok_max": q.tv_tok_max}
+    exact.update(_exact_second_moments(pair, q))
     return FiniteStateFamily(pair, device), exact, pair.T
+
+
+def _exact_second_moments(pair, q) -> dict:
+    """E[W²], χ²_seq = E[(Π ρ)²] − 1, χ²_max, and sup_R|Error| where it is known exactly (enumeration
+    within its budget, or the binomial closed form of an i.i.d. two-token pair)."""
+    from numerics.enumeration import DEFAULT_BUDGET, enumeration_size, worst_case_error
+    from numerics.iid import iid_worst_case_of, is_iid_two_token
+
+    out = {"second_moment": q.second_moment, "chi2_seq": q.chi2_seq, "chi2_tok_max": q.chi2_tok_max}
+    worst = None
+    if q.theta_mass_off_roll_support == 0:
+        if enumeration_size(pair) <= DEFAULT_BUDGET:
+            worst = worst_case_error(pair).value
+        elif is_iid_two_token(pair):
+            worst = iid_worst_case_of(pair).worst_case_error
+    if worst is not None:
+        out["worst_case_error"] = out["half_mean_abs_W"] = worst
+    return out
 
 
 def add_parser(sub) -> None:
