@@ -25,6 +25,10 @@ from numerics.bounds import length_neutral_weights
 from numerics.errors import TRMInputError
 
 
+_NO_CHI2 = ("criterion trm_chi2 needs the exact per-context χ²(θ ‖ roll), and none was passed "
+            "(chi2= in RunningStats.update)")
+
+
 class RunningStats:
     def __init__(self, T: int, checkpoints: list[int], criteria: list[Criterion], reference_delta: float,
                  device: torch.device):
@@ -128,8 +132,7 @@ class RunningStats:
             self.has_chi2 = chi2 is not None
         if chi2 is None:
             if self._needs_chi2:
-                raise TRMInputError("criterion trm_chi2 needs the exact per-context χ²(θ ‖ roll): this family does "
-                                    "not pass chi2= to RunningStats.update")
+                raise TRMInputError(_NO_CHI2)
             return
         s["max_chi2"] = torch.maximum(s["max_chi2"], chi2.max(0).values)
         self.pos_chi2[t0:t1] += chi2.sum(1)
@@ -161,6 +164,8 @@ class RunningStats:
         if name == "trm_max":
             return s["max_kl"] <= clause.threshold
         if name == "trm_chi2":
+            if not self.has_chi2:
+                raise TRMInputError(_NO_CHI2)
             return s["max_chi2"] <= clause.threshold
         if name == "trm_avg":
             return s["sum_kl"] / T_c <= clause.threshold

@@ -167,7 +167,7 @@ class Chi2Inputs:
         if second_moment is not None:
             m = _check_value("second-moment (E[W²])", second_moment, allow_inf=True)
             cap = x * shift_sum("chi2_mixed", T, x, s) if x > 0 else 0.0
-            if m > cap * (1 + CONSISTENCY_RTOL) + 0.0:
+            if m > cap * (1 + CONSISTENCY_RTOL):
                 raise TRMInputError(f"second moment {m:g} exceeds χ²_max·Σ_t min(χ²_seq, (1 + χ²_max)^(t−1) − 1) "
                                     f"= {cap:g}: the orthogonal-increment identity bounds it")
         return cls(T, x, s, m, tuple(notes))
@@ -205,8 +205,6 @@ def evaluate_chi2_bounds(inputs: Chi2Inputs) -> dict:
                                          shift_sum("chi2_mixed", T, inputs.chi2_max, inputs.chi2_seq)),
         "chi2_exact": None,
     }
-    if math.isinf(inputs.chi2_seq) and math.isinf(inputs.chi2_max):
-        values["chi2_mixed"] = math.inf
     if inputs.second_moment is not None:
         values["chi2_exact"] = math.inf if math.isinf(inputs.second_moment) else float(
             _exact_function()(inputs.second_moment))

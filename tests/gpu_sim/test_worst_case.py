@@ -139,6 +139,10 @@ def test_trm_chi2_decisions():
 def test_trm_chi2_without_chi2_is_refused():
     with pytest.raises(TRMInputError, match="trm_chi2 needs"):
         _feed(np.zeros((2, 1)), [2], criteria=("trm_chi2:0.1",))
+    # asked after the fact (as the training masks are): refused, never a silent "accept"
+    rs = _feed(np.zeros((2, 1)), [2])
+    with pytest.raises(TRMInputError, match="trm_chi2 needs"):
+        rs.accepts(parse_criterion("trm_chi2:0.1"))
 
 
 def test_trm_chi2_masks_the_same_sequences_as_trm_max_on_a_single_bad_state(sim_device):
