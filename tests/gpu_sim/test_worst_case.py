@@ -85,7 +85,7 @@ def test_estimate_agrees_with_enumeration(sim_device, seed, T):
     assert result.estimates["half_mean_abs_W"].agrees_with(exact, Z)
 
 
-SAMPLES = 2048          # the same at every T: the estimator's variance grows linearly in T, not exponentially
+SAMPLES = 1024          # the same at every T: the estimator's variance grows linearly in T, not exponentially
 
 
 @pytest.mark.statistical
