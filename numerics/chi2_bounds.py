@@ -31,7 +31,7 @@ import sympy as sp
 
 from numerics.errors import TRMInputError
 from proofs import second_moment as formulas
-from proofs.symbols import T as T_sym, t as t_sym
+from proofs.symbols import t as t_sym
 
 CHI2_BOUND_NAMES = formulas.CHI2_BOUND_NAMES
 #: Relative slack allowed when checking that user inputs respect the relations between them.
