@@ -107,7 +107,7 @@ def test_estimate_agrees_with_the_binomial_closed_form(sim_device, a, T):
 @pytest.mark.slow
 @pytest.mark.statistical
 def test_estimate_at_65536_tokens(sim_device):
-    """The issue's longest length: a = 5e-4, T = 65,536, 1,024 sequences (60 s measured on the shared 2-core CPU)."""
+    """The longest length of the figure: a = 5e-4, T = 65,536, 1,024 sequences (60 s measured on the shared 2-core CPU)."""
     a, T = 5e-4, 65536
     exact = iid_worst_case(0.5, 0.5 + a, T).worst_case_error
     result = simulate(FiniteStateFamily(symmetric_pair(a, T), sim_device),
