@@ -7,6 +7,14 @@ A criterion is a comma-separated list of ``name:threshold`` clauses, AND-ed (as 
         ln_trm:δ_W[@δ]       W/Z(T) ≤ δ_W, W = Σ_t |ρ_t − 1| w_t, w_t = min(1, (T−t)ε, sqrt((T−t)δ/2)),
                              ε = sqrt(δ/2), default δ = 1e-3, Z(T) = Σ_t w_t  (LN-TRM)
         ser:δ                (1/T) Σ_t |ρ_t − 1| ≤ δ                      (SER)
+        trm_chi2:x           max_t χ²(c_t) ≤ x, χ²(c) = Σ_v π_θ(v|c)²/π_roll(v|c) − 1 (θ against roll),
+                             exact from full distributions (TRM-χ²; this suite's criterion, THEORY §10).
+                             Guarantee: if every reachable context has χ²(c) ≤ x, then for every reward
+                             R ∈ [0, 1], |Error| ≤ sup_R |Error| ≤ B_χ²-max(x) = ½ sqrt((1 + x)^T − 1 − T x)
+                             (≈ T x / (2√2) while T x ≪ 1; numerics.chi2_bounds.chi2_max_bound_closed), and
+                             the threshold for an error budget β is numerics.chi2_bounds.chi2_threshold(T, β)
+                             (`trm threshold --divergence chi2`). Like TRM-Max, a per-sequence decision certifies
+                             only the contexts it saw; the guarantee needs the condition on every context.
     sampled token only, ℓ_t = log π_θ(y_t) − log π_roll(y_t) clamped to ±20,
     k1 = −ℓ, k2 = ½ℓ², k3 = e^ℓ − 1 − ℓ (E_roll[k1] = E_roll[k3] = D_KL(roll‖θ))
         token_k1:lo_hi       per token: ratio e^ℓ ∈ [lo, hi]  (a token mask)
@@ -24,7 +32,7 @@ from dataclasses import dataclass
 
 from numerics.errors import TRMInputError
 
-EXACT = ("trm_max", "trm_avg", "ln_trm", "ser")
+EXACT = ("trm_max", "trm_avg", "ln_trm", "ser", "trm_chi2")
 BAND = ("token_k1", "seq_sum_k1", "seq_mean_k1")
 SCALAR = ("token_k2", "token_k3", "seq_sum_k2", "seq_sum_k3", "seq_mean_k2", "seq_mean_k3", "seq_max_k2", "seq_max_k3")
 NAMES = EXACT + BAND + SCALAR

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from numerics.divergence import token_kl, token_tv
+from numerics.divergence import token_chi2, token_kl, token_tv
 from numerics.pair import AutomatonPair
 
 
@@ -79,6 +79,7 @@ class FiniteStateFamily:
         self.p_roll, self.p_theta = t(roll).reshape(-1), t(theta).reshape(-1)
         self.log_roll, self.log_theta = t(log_roll).reshape(-1), t(log_theta).reshape(-1)
         self.kl_row, self.tv_row = t(token_kl(roll, theta)), t(token_tv(roll, theta))
+        self.chi2_row = t(token_chi2(roll, theta))       # χ²(θ ‖ roll) per row, for trm_chi2 and the χ² bounds
         self.next_state = t(pair.next_state, torch.int64).reshape(-1)
         self.reward = t(pair.reward)
         self.init_cdf = t(_cdf(pair.init))
@@ -140,7 +141,8 @@ class FiniteStateFamily:
                 state_r = self.next_state[state_r * self.V + y]
                 state_q = self.next_state[state_q * self.V + y_q]
             flat = rows * self.V + tokens
-            running.update(self.log_theta[flat] - self.log_roll[flat], self.kl_row[rows], self.tv_row[rows])
+            running.update(self.log_theta[flat] - self.log_roll[flat], self.kl_row[rows], self.tv_row[rows],
+                           chi2=self.chi2_row[rows])
             t += tau
         running.end_chunk()
         return self.reward[state_r], self.reward[state_q]

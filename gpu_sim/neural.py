@@ -4,8 +4,8 @@ the way real stacks do.
 π_roll is the model run in ``rollout_dtype`` (bfloat16 by default: weights and activations rounded,
 a real implementation divergence), optionally plus the synthetic logit noise of FIELD.md §3;
 π_θ is the same weights in float32, optionally perturbed (staleness: θ = roll weights plus
-Gaussian noise of relative scale ``stale_sigma`` on the output layer). Per-context D_KL and D_TV are
-exact over the whole vocabulary (computed in float32 from full log-probabilities as
+Gaussian noise of relative scale ``stale_sigma`` on the output layer). Per-context D_KL, D_TV and
+χ²(θ ‖ roll) are exact over the whole vocabulary (computed in float32 from full log-probabilities as
 Σ p (expm1(d) − d), d = log q − log p, every term ≥ 0; accumulated in float64).
 
 Sampling uses torch.multinomial with an explicit generator. The θ-chain (for J(π_θ)) is coupled to
@@ -19,7 +19,7 @@ import copy
 import torch
 from torch import nn
 
-from gpu_sim.divergence import kl_tv_from_log_probs
+from gpu_sim.divergence import chi2_from_log_probs, kl_tv_from_log_probs
 from numerics.errors import TRMInputError
 from numerics.generators import MismatchModel
 
@@ -131,6 +131,7 @@ class NeuralFamily:
             lr_b = torch.empty((tau, batch), dtype=torch.float64, device=dev)
             kl_b = torch.empty_like(lr_b)
             tv_b = torch.empty_like(lr_b)
+            chi2_b = torch.empty_like(lr_b)
             for i in range(tau):
                 logits_r = rollout_noise(self.mismatch, self.roll_model.logits(h_r).float(), generator)
                 logp = torch.log_softmax(logits_r, -1)
@@ -146,6 +147,7 @@ class NeuralFamily:
                 sup["off_mass"] += torch.where(off, logq.exp(), torch.zeros_like(logq)).sum().double()
                 sup["nan"] |= torch.isnan(logp).any() | torch.isnan(logq).any()
                 lr_b[i], kl_b[i], tv_b[i] = (q_y - p_y).double(), kl.double(), tv.double()
+                chi2_b[i] = chi2_from_log_probs(logp, logq).double()
                 # θ-chain: maximal coupling while the histories agree, its own law afterwards
                 keep = torch.rand(batch, generator=generator, device=dev) < torch.exp(q_y - p_y).clamp(max=1.0)
                 residual = (logq.exp() - logp.exp()).clamp(min=0.0)
@@ -160,7 +162,7 @@ class NeuralFamily:
                 h_r = self.roll_model.step(h_r, y)
                 h_t = self.theta_model.step(h_t, y)
                 h_q = self.theta_model.step(h_q, y_q)
-            running.update(lr_b, kl_b, tv_b)
+            running.update(lr_b, kl_b, tv_b, chi2=chi2_b)
             t += tau
         running.end_chunk()
         sup["contexts"] += batch * T

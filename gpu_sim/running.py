@@ -10,6 +10,12 @@ tokens, LN-TRM normalises by the weights of its valid positions, and token keep 
 of valid tokens. Without a mask every position is valid and nothing changes.
 All state lives on the simulation device in float64; nothing syncs with the host until results
 are read.
+
+Worst case over rewards (THEORY §10): per sequence, W = Π_t ρ_t − 1 − Σ_t (ρ_t − 1) is accumulated
+through its martingale transform, W += (M_{t−1} − 1)·u_t with u_t = expm1(ℓ_t) and M_{t−1} − 1 =
+expm1 of the running log-sum of ℓ (unclamped), so no term of order 1 cancels; sup_R |Error| = E[W⁻].
+Families that pass the exact per-context χ²(θ ‖ roll) (``chi2=`` in :meth:`RunningStats.update`)
+also get its per-position means, its sampled maximum and the criterion trm_chi2.
 """
 from __future__ import annotations
 
@@ -20,6 +26,11 @@ import torch
 
 from gpu_sim.criteria import LOG_RATIO_CLAMP, Criterion, check_not_mixed
 from numerics.bounds import length_neutral_weights
+from numerics.errors import TRMInputError
+
+
+_NO_CHI2 = ("criterion trm_chi2 needs the exact per-context χ²(θ ‖ roll), and none was passed "
+            "(chi2= in RunningStats.update)")
 
 
 class RunningStats:
@@ -43,6 +54,10 @@ class RunningStats:
         self.reference_accepted = torch.zeros(n_cp, **f64)
         self.valid_tokens = torch.zeros(n_cp, **f64)       # valid tokens seen up to each checkpoint
         self.sequences = 0
+        self.pos_chi2 = torch.zeros(T, **f64)
+        self.max_chi2_seen = torch.zeros((), **f64)
+        self.has_chi2 = None                     # whether the family passed χ² (known after the first block)
+        self._needs_chi2 = any(c.name == "trm_chi2" for cr in criteria for c in cr.clauses)
         self._ln = {}
         for clause in {c for cr in criteria for c in cr.clauses if c.name == "ln_trm"}:
             eps = math.sqrt(clause.ln_delta / 2)
@@ -63,6 +78,8 @@ class RunningStats:
         self.s["max_kl"] = zeros()
         self.s["max_k2"] = zeros()
         self.s["max_k3"] = zeros()
+        for key in ("log_M", "W", "max_chi2"):
+            self.s[key] = zeros()
         self.ln_sums = {key: zeros() for key in self._ln}
         self.s["n"] = zeros()                                # valid tokens per sequence
         self.ln_z = {key: zeros() for key in self._ln}       # Σ of LN-TRM weights over valid positions
@@ -70,12 +87,14 @@ class RunningStats:
         self.token_kept = [zeros() for _ in self.criteria]
 
     def update(self, log_ratio: torch.Tensor, kl: torch.Tensor, tv: torch.Tensor,
-               mask: torch.Tensor | None = None) -> None:
+               mask: torch.Tensor | None = None, chi2: torch.Tensor | None = None) -> None:
         """One block [τ, B] starting at the current position; must not cross a checkpoint.
 
         ``mask`` [τ, B] (bool or 0/1): valid positions; None means every position is valid. Padded
-        entries of log_ratio, kl and tv may hold anything (NaN included): they are set to 0, which is
-        neutral for every sum and for every maximum (all tracked statistics are ≥ 0)."""
+        entries of log_ratio, kl, tv and chi2 may hold anything (NaN included): they are set to 0, which
+        is neutral for every sum, for every maximum (all tracked statistics are ≥ 0) and for W (a
+        log-ratio of 0 adds u = 0). ``chi2`` ([τ, B], optional): the exact per-context χ²(θ ‖ roll) of
+        the same contexts."""
         tau = log_ratio.shape[0]
         t0, t1 = self.t, self.t + tau
         if t1 > self.next_boundary(t0):
@@ -92,6 +111,9 @@ class RunningStats:
             s["n"] += valid.sum(0, dtype=torch.float64)
             log_ratio, kl, tv = (torch.where(valid, x, torch.zeros((), dtype=x.dtype, device=x.device))
                                  for x in (log_ratio, kl, tv))
+            if chi2 is not None:
+                chi2 = torch.where(valid, chi2, torch.zeros((), dtype=chi2.dtype, device=chi2.device))
+        self._update_second_moment(log_ratio, chi2, t0, t1)
         lr = log_ratio.clamp(-LOG_RATIO_CLAMP, LOG_RATIO_CLAMP)
         k2 = 0.5 * lr * lr
         k3 = torch.expm1(lr) - lr
@@ -127,6 +149,25 @@ class RunningStats:
         if t1 in self.checkpoints:
             self._decide(self.checkpoints.index(t1), t1)
 
+    def _update_second_moment(self, log_ratio: torch.Tensor, chi2: torch.Tensor | None, t0: int, t1: int) -> None:
+        """W += Σ_t (M_{t−1} − 1)·u_t over the block (the martingale transform of THEORY §10), the
+        running log M, and the χ² statistics when ``chi2`` is given."""
+        s = self.s
+        prev = torch.cat([torch.zeros_like(log_ratio[:1]), torch.cumsum(log_ratio[:-1], 0)]) + s["log_M"]
+        u = torch.expm1(log_ratio)
+        step = torch.expm1(prev) * u
+        s["W"] += torch.where(u == 0, torch.zeros_like(step), step).sum(0)
+        s["log_M"] += log_ratio.sum(0)
+        if self.has_chi2 is None:
+            self.has_chi2 = chi2 is not None
+        if chi2 is None:
+            if self._needs_chi2:
+                raise TRMInputError(_NO_CHI2)
+            return
+        s["max_chi2"] = torch.maximum(s["max_chi2"], chi2.max(0).values)
+        self.pos_chi2[t0:t1] += chi2.sum(1)
+        self.max_chi2_seen = torch.maximum(self.max_chi2_seen, chi2.max())
+
     def accepts(self, criterion: Criterion) -> torch.Tensor:
         """[B] bool: the sequence criterion's decision on the prefixes seen so far (all clauses AND-ed)."""
         if criterion.token_level:
@@ -156,6 +197,10 @@ class RunningStats:
             T_c = s["n"].clamp(min=1.0)
         if name == "trm_max":
             return s["max_kl"] <= clause.threshold
+        if name == "trm_chi2":
+            if not self.has_chi2:
+                raise TRMInputError(_NO_CHI2)
+            return s["max_chi2"] <= clause.threshold
         if name == "trm_avg":
             return s["sum_kl"] / T_c <= clause.threshold
         if name == "ser":

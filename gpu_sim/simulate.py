@@ -10,6 +10,14 @@ Estimators (each an :class:`gpu_sim.stats.Estimate`, i.e. mean, standard error, 
     kl_seq          D_KL^seq as the mean of Σ_t D_KL(c_t), exact per-context KL over the full vocabulary
     kl_seq_k1/_k3   the same from the sampled-token estimators Σ k1 and Σ k3 (unbiased, noisier)
     kl_tok_max_sampled  the largest exact D_KL over sampled contexts: a LOWER estimate of δ
+    worst_case_error  sup_{R∈[0,1]} |Error| = E_roll[W⁻], W = Π_t ρ_t − 1 − Σ_t(ρ_t − 1) accumulated through
+                    the martingale transform (gpu_sim.running); W⁻ ≤ (1 + Σ_t u_t)⁺, so its variance is at
+                    most 1 + Σ_t E[χ²(c_t)] and grows linearly in T (THEORY §10; this suite's estimator)
+    half_mean_abs_W ½·mean|W|, the naive estimate of the same quantity: it carries the variance of Π_t ρ_t
+                    (χ²_seq, growing like exp(T χ²)) and under-reports its standard error when the tail
+                    of Π_t ρ_t is never sampled; reported for comparison
+    second_moment   E_roll[W²] as the mean of W² (heavy-tailed like Π_t ρ_t; plug-in for B_χ²-exact)
+    chi2_tok_max_sampled  the largest exact χ²(θ ‖ roll) over sampled contexts (families that pass χ²)
 The control-variate coefficient b is estimated from the same samples (bias O(1/n), far below the
 standard error). Bounds are evaluated on the estimated inputs ("plug-in"): δ̂ and ε̂ are lower
 estimates, D_TV^seq is replaced by the Pinsker cap of the estimated D_KL^seq.
@@ -36,6 +44,7 @@ from gpu_sim.running import RunningStats
 from gpu_sim.stats import Estimate
 from gpu_sim.support import BIASED, INFINITE, SupportFacts, assess, finite_state_facts, merge_sampled
 from numerics.bounds import BoundInputs, evaluate_bounds, pinsker_cap
+from numerics.chi2_bounds import Chi2Inputs, evaluate_chi2_bounds
 from numerics.errors import TRMInputError
 
 VARIANCE_REDUCTION = ("objective gap: common random numbers (per-step maximal coupling of the roll and θ chains); "
@@ -96,6 +105,8 @@ class SimulationResult:
     estimate_status: dict = field(default_factory=dict)
     support: SupportFacts = field(default_factory=SupportFacts)
     bounds_apply: bool = True
+    chi2_tok_max_sampled: float | None = None
+    chi2_pos_mean: np.ndarray | None = None
 
     @property
     def variance_reduction(self) -> str:
@@ -126,6 +137,10 @@ class SimulationResult:
             "variance_reduction": self.variance_reduction, "device": self.device, "seconds": self.seconds,
             "memory": self.memory, "notes": self.notes, "estimate_status": self.estimate_status,
             "support": self.support.to_json(), "bounds_apply": self.bounds_apply,
+            "chi2_tok_max_sampled": self.chi2_tok_max_sampled,
+            "chi2_pos_mean": None if self.chi2_pos_mean is None else [float(v) for v in self.chi2_pos_mean],
+            "worst_case_error_is": "sup over rewards R ∈ [0, 1] of |Error| = E_roll[W⁻], estimated by the mean of "
+                                   "W⁻ (variance linear in T); half_mean_abs_W is the naive ½·mean|W|",
         })
         return out
 
@@ -146,7 +161,7 @@ def simulate(family, config: SimulationConfig, device: torch.device, exact: dict
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     start = time.perf_counter()
-    R_roll, R_theta, S, kl_sum, lr_sum = [], [], [], [], []
+    R_roll, R_theta, S, kl_sum, lr_sum, W = [], [], [], [], [], []
     done = 0
     while done < config.samples:
         batch = min(config.chunk, config.samples - done)
@@ -156,10 +171,11 @@ def simulate(family, config: SimulationConfig, device: torch.device, exact: dict
         S.append(running.s["sum_x"].clone())
         kl_sum.append(running.s["sum_kl"].clone())
         lr_sum.append(running.s["sum_lr_raw"].clone())
+        W.append(running.s["W"].clone())
         done += batch
         if progress is not None:
             progress(batch)
-    R, Rq, S, kl_sum, lr_sum = (torch.cat(v) for v in (R_roll, R_theta, S, kl_sum, lr_sum))
+    R, Rq, S, kl_sum, lr_sum, W = (torch.cat(v) for v in (R_roll, R_theta, S, kl_sum, lr_sum, W))
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     seconds = time.perf_counter() - start
@@ -176,6 +192,9 @@ def simulate(family, config: SimulationConfig, device: torch.device, exact: dict
         "kl_seq": _estimate(kl_sum),
         "kl_seq_k1": _estimate(-lr_sum),
         "kl_seq_k3": _estimate(S - lr_sum),
+        "worst_case_error": _estimate((-W).clamp(min=0.0)),
+        "half_mean_abs_W": _estimate(0.5 * W.abs()),
+        "second_moment": _estimate(W * W),
     }
     status, notes, bounds_apply = assess(facts, estimates)
     n = running.sequences
@@ -190,12 +209,29 @@ def simulate(family, config: SimulationConfig, device: torch.device, exact: dict
     bounds = {"paper": evaluate_bounds(inputs, "paper"), "sharp": evaluate_bounds(inputs, "sharp"),
               "inputs": "plug-in: δ̂, ε̂ are maxima over sampled contexts (lower estimates); D_TV^seq is the "
                         "Pinsker cap of the estimated D_KL^seq; D̄_t is the per-position sample mean"}
+    chi2_hat = None
+    if running.has_chi2:
+        chi2_hat = float(running.max_chi2_seen)
+        bounds["chi2"] = _plugin_chi2_bounds(config.T, chi2_hat, estimates["second_moment"].mean)
     memory = {"family_state_bytes": family.state_bytes(), "chunk": config.chunk, "block": config.block,
-              "per_sequence_result_bytes": 5 * 8 * n, "peak_device_bytes": peak_memory_bytes(device)}
+              "per_sequence_result_bytes": 6 * 8 * n, "peak_device_bytes": peak_memory_bytes(device)}
     if not bounds_apply:
         bounds["applies"] = False
     return SimulationResult(estimates, delta_hat, eps_hat, tv_pos, kl_pos, running.acceptance(), bounds, exact,
-                            str(device), seconds, memory, config, notes, status, facts, bounds_apply)
+                            str(device), seconds, memory, config, notes, status, facts, bounds_apply,
+                            chi2_tok_max_sampled=chi2_hat,
+                            chi2_pos_mean=(running.pos_chi2 / n).cpu().numpy() if running.has_chi2 else None)
+
+
+def _plugin_chi2_bounds(T: int, chi2_hat: float, second_moment_hat: float) -> dict:
+    """This suite's χ² family (THEORY §10) on estimated inputs: χ̂²_max is the maximum over sampled
+    contexts (a lower estimate), χ²_seq takes its worst case given it, E[W²] is the sample mean of W²."""
+    inputs = Chi2Inputs(T, chi2_hat, math.inf if math.isinf(chi2_hat) else math.expm1(min(709.0, T * math.log1p(chi2_hat))),
+                        max(0.0, second_moment_hat))
+    values = evaluate_chi2_bounds(inputs)
+    values["inputs"] = ("plug-in: χ̂²_max is the maximum over sampled contexts (a lower estimate); χ²_seq at its "
+                        "worst case given it; E[W²] the sample mean of W²; this suite's χ² family, constant ½")
+    return values
 
 
 def _estimate(values: torch.Tensor) -> Estimate:

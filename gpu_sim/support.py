@@ -137,6 +137,10 @@ def merge_sampled(facts: SupportFacts | None, sampled: dict | None, log_ratio_su
     return out
 
 
+#: Estimates built on W = Π_t ρ_t − 1 − Σ_t(ρ_t − 1) (THEORY §10); they need E_roll[W] = 0.
+W_ESTIMATES = ("worst_case_error", "half_mean_abs_W", "second_moment")
+
+
 def assess(facts: SupportFacts, estimates: dict) -> tuple[dict, list[str], bool]:
     """({estimate name: status}, notes, bounds_apply) for the estimates of :mod:`gpu_sim.simulate`.
 
@@ -146,6 +150,12 @@ def assess(facts: SupportFacts, estimates: dict) -> tuple[dict, list[str], bool]
     notes = []
     if facts.theta_off_roll:
         status["kl_seq_k3"] = BIASED
+        w_based = [name for name in W_ESTIMATES if name in status]
+        for name in w_based:
+            status[name] = BIASED
+        if w_based:
+            notes.append(f"{', '.join(w_based)}: sup_R|Error| = E_roll[W⁻] and E[W²] rest on E_roll[W] = 0, which fails "
+                         "when π_θ has mass off π_roll's support; not reported")
         mass = facts.theta_off_roll_mass
         mass_text = f" (Σ_t E[m(c_t)] = {mass:.4g} per sequence)" if mass is not None and math.isfinite(mass) else ""
         where = facts.where.get("theta_off_roll_support", "")

@@ -152,13 +152,17 @@ def exact_by_enumeration(pair: AutomatonPair | TabularPair, T: int | None = None
     tv_pos = (flat * table.tv_context.reshape(auto.T, -1)).sum(axis=1)
     kl_max, kl_where = _reachable_max(table, table.kl_context)
     tv_max, tv_where = _reachable_max(table, table.tv_context)
+    from numerics.second_moment import second_moment_by_enumeration
+
+    sm = second_moment_by_enumeration(auto, budget=budget)
     return ExactQuantities(
         T=auto.T, J_roll=J_roll, J_theta=J_theta, surrogate=surrogate, error=J_theta - J_roll - surrogate,
         delta_identity=float((P_roll * R * delta_bracket).sum()),
         kl_tok_max=kl_max, kl_tok_max_context=kl_where, tv_tok_max=tv_max, tv_tok_max_context=tv_where,
         kl_seq=kl_seq, tv_seq=tv_seq, tv_seq_upper=pinsker_cap(kl_seq),
         tv_pos_mean=tv_pos, kl_pos_mean=kl_pos, theta_mass_off_roll_support=off_support,
-        method="enumeration",
+        method="enumeration", chi2_tok_max=sm.chi2_tok_max, chi2_tok_max_context=sm.chi2_tok_max_context,
+        chi2_seq=sm.chi2_seq, second_moment=sm.second_moment,
     )
 
 

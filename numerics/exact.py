@@ -68,8 +68,11 @@ def _argmax_context(pair: AutomatonPair, values: np.ndarray, reach: np.ndarray) 
 
 
 def exact_quantities(pair: AutomatonPair | TabularPair, T: int | None = None,
-                     tv_seq_budget: int | None = None) -> ExactQuantities:
+                     tv_seq_budget: int | None = None, second_moments: bool = True) -> ExactQuantities:
     """Every exact quantity of THEORY §2–§3 for the pair at horizon T (float64).
+
+    With ``second_moments`` the χ² quantities of THEORY §10 (χ²_max, χ²_seq, E[W²]) are added by
+    :func:`numerics.second_moment.second_moment_dp` (another pass linear in T).
 
     D_TV^seq is computed by enumeration when X·V^T·T is within ``tv_seq_budget`` elements
     (default :data:`numerics.enumeration.DEFAULT_BUDGET`), else reported as None with the Pinsker
@@ -117,11 +120,18 @@ def exact_quantities(pair: AutomatonPair | TabularPair, T: int | None = None,
     budget = DEFAULT_BUDGET if tv_seq_budget is None else tv_seq_budget
     tv_seq = total_variation_seq(auto) if enumeration_size(auto) <= budget else None
 
+    chi2 = {}
+    if second_moments:
+        from numerics.second_moment import second_moment_dp
+
+        sm = second_moment_dp(auto)
+        chi2 = dict(chi2_tok_max=sm.chi2_tok_max, chi2_tok_max_context=sm.chi2_tok_max_context,
+                    chi2_seq=sm.chi2_seq, second_moment=sm.second_moment)
     return ExactQuantities(
         T=T, J_roll=J_roll, J_theta=J_theta, surrogate=surrogate,
         error=J_theta - J_roll - surrogate, delta_identity=float(delta_terms.sum()),
         kl_tok_max=kl_max, kl_tok_max_context=kl_ctx, tv_tok_max=tv_max, tv_tok_max_context=tv_ctx,
         kl_seq=kl_seq, tv_seq=tv_seq, tv_seq_upper=pinsker_cap(kl_seq),
         tv_pos_mean=tv_pos, kl_pos_mean=kl_pos,
-        theta_mass_off_roll_support=off_support, method="dynamic programming",
+        theta_mass_off_roll_support=off_support, method="dynamic programming", **chi2,
     )

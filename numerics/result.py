@@ -23,6 +23,10 @@ class ExactQuantities:
     kl_pos_mean       [T] E_{d_t^roll}[D_KL(c)]
     theta_mass_off_roll_support  P^θ of sequences that π_roll cannot produce; the importance-sampling
                       identities (and so every bound on L') need it to be 0
+    chi2_tok_max      χ²_max = max over reachable contexts of χ²(π_θ ‖ π_roll)(c) (THEORY §10; None when
+                      not computed); chi2_tok_max_context names the context
+    chi2_seq          χ²_seq = E_roll[(Π_t ρ_t)²] − 1 (+inf when π_θ leaves π_roll's support)
+    second_moment     E_roll[W²], W = Π_t ρ_t − 1 − Σ_t (ρ_t − 1) (module numerics.second_moment)
     """
 
     T: int
@@ -42,6 +46,10 @@ class ExactQuantities:
     kl_pos_mean: np.ndarray
     theta_mass_off_roll_support: float
     method: str
+    chi2_tok_max: float | None = None
+    chi2_tok_max_context: str | None = None
+    chi2_seq: float | None = None
+    second_moment: float | None = None
 
     def to_json(self) -> dict:
         """The `trm exact --json` keys (floats; +inf stays inf, written as Infinity)."""
@@ -63,4 +71,12 @@ class ExactQuantities:
             "kl_pos_mean": [float(v) for v in self.kl_pos_mean],
             "theta_mass_off_roll_support": float(self.theta_mass_off_roll_support),
             "method": self.method,
+            "chi2_tok_max": _float_or_none(self.chi2_tok_max),
+            "chi2_tok_max_context": self.chi2_tok_max_context,
+            "chi2_seq": _float_or_none(self.chi2_seq),
+            "second_moment": _float_or_none(self.second_moment),
         }
+
+
+def _float_or_none(value) -> float | None:
+    return None if value is None else float(value)

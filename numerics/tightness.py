@@ -2,15 +2,17 @@
 
 Pairs are drawn from every generator family and mismatch model at sizes where enumeration is
 exact (so the worst case over all rewards is available). The ratio sup_R|Error| / bound is the
-bound's true slack for that pair: a valid bound keeps it ≤ 1.
+bound's true slack for that pair: a valid bound keeps it ≤ 1. The survey also records the ratios of
+this suite's χ² family (THEORY §10), whose single constant is ½.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from numerics.bounds import BOUND_NAMES, CONSTANT_FAMILIES, BoundInputs, evaluate_bounds
+from numerics.chi2_bounds import CHI2_BOUND_NAMES, Chi2Inputs, evaluate_chi2_bounds
 from numerics.enumeration import worst_case_error
 from numerics.exact import exact_quantities
 from numerics.generators import FAMILIES, MISMATCH_KINDS, EntropyProfile, MismatchModel, random_pair
@@ -46,6 +48,9 @@ class TightnessSurvey:
     error_ratio: dict
     worst_ratio: dict
     labels: list
+    #: the same ratios for this suite's χ² family (THEORY §10), {name: array}; one constant, ½
+    chi2_error_ratio: dict = field(default_factory=dict)
+    chi2_worst_ratio: dict = field(default_factory=dict)
 
     def maxima(self) -> dict:
         out = {}
@@ -56,6 +61,12 @@ class TightnessSurvey:
                 i = int(np.nanargmax(w))
                 out[family][name] = {"max_error_ratio": float(np.nanmax(e)), "max_worst_ratio": float(w[i]),
                                      "attained_by": self.labels[i]}
+        if self.chi2_worst_ratio:
+            out["chi2"] = {}
+            for name, w in self.chi2_worst_ratio.items():
+                i = int(np.nanargmax(w))
+                out["chi2"][name] = {"max_error_ratio": float(np.nanmax(self.chi2_error_ratio[name])),
+                                     "max_worst_ratio": float(w[i]), "attained_by": self.labels[i]}
         return out
 
 
@@ -67,6 +78,8 @@ def tightness_survey(samples: int, seed: int = 0, progress=None) -> TightnessSur
     rng = np.random.default_rng(seed)
     error = {f: {n: np.full(samples, np.nan) for n in BOUND_NAMES} for f in CONSTANT_FAMILIES}
     worst = {f: {n: np.full(samples, np.nan) for n in BOUND_NAMES} for f in CONSTANT_FAMILIES}
+    chi2_error = {n: np.full(samples, np.nan) for n in CHI2_BOUND_NAMES}
+    chi2_worst = {n: np.full(samples, np.nan) for n in CHI2_BOUND_NAMES}
     labels = []
     for i in range(samples):
         label, pair = random_small_pair(rng)
@@ -80,6 +93,11 @@ def tightness_survey(samples: int, seed: int = 0, progress=None) -> TightnessSur
                 if values[name] > 0:
                     error[family][name][i] = abs(q.error) / values[name]
                     worst[family][name][i] = sup / values[name]
+        chi2 = evaluate_chi2_bounds(Chi2Inputs.from_exact(q))
+        for name in CHI2_BOUND_NAMES:
+            if chi2[name] > 0:
+                chi2_error[name][i] = abs(q.error) / chi2[name]
+                chi2_worst[name][i] = sup / chi2[name]
         if progress is not None:
             progress()
-    return TightnessSurvey(error, worst, labels)
+    return TightnessSurvey(error, worst, labels, chi2_error, chi2_worst)

@@ -15,6 +15,7 @@ EXACT_KEYS = {"T", "J_roll", "J_theta", "surrogate", "error", "delta_identity", 
               "tv_seq", "tv_seq_upper", "tv_pos_mean", "kl_pos_mean", "bounds", "sharp_bounds", "worst_case_error"}
 BOUND_KEYS = {"classical", "coupling", "linear", "pinsker_marginal_kl", "pinsker_marginal_tv", "mixed_kl", "mixed_tv",
               "adaptive_kl", "adaptive_tv", "adaptive_hybrid", "unified", "argmin"}
+CHI2_KEYS = {"chi2_max", "chi2_mixed", "chi2_exact", "unified_with_chi2", "argmin_with_chi2"}
 
 
 def run(capsys, *argv):
@@ -40,8 +41,8 @@ def test_exact_json_contract(capsys, pair_file):
     code, out, _ = run(capsys, "exact", str(pair_file), "--json")
     assert code == 0
     payload = json.loads(out)
-    assert EXACT_KEYS <= set(payload)
-    assert set(payload["bounds"]) == BOUND_KEYS and set(payload["sharp_bounds"]) == BOUND_KEYS
+    assert EXACT_KEYS | {"chi2_tok_max", "chi2_tok_max_context", "chi2_seq", "second_moment"} <= set(payload)
+    assert set(payload["bounds"]) == BOUND_KEYS | CHI2_KEYS and set(payload["sharp_bounds"]) == BOUND_KEYS | CHI2_KEYS
     assert len(payload["tv_pos_mean"]) == len(payload["kl_pos_mean"]) == payload["T"] == 5
     assert payload["tv_seq"] is not None and payload["worst_case_error"] is not None
     assert payload["worst_case_error"] <= payload["sharp_bounds"]["unified"]
@@ -225,3 +226,75 @@ def test_train_json(capsys):
 def test_train_bad_objective(capsys):
     code, _, err = run(capsys, "train", "--objective", "token_k1:0.5_2", "--steps", "1")
     assert code == 2 and "sequence criterion" in err
+
+
+def test_exact_json_chi2_family(capsys, pair_file):
+    """The χ² family sits beside the paper's bounds with one constant; B** never changes B*."""
+    code, out, _ = run(capsys, "exact", str(pair_file), "--json")
+    payload = json.loads(out)
+    paper, sharp = payload["bounds"], payload["sharp_bounds"]
+    for name in ("chi2_max", "chi2_mixed", "chi2_exact"):
+        assert paper[name] == sharp[name] and payload["worst_case_error"] <= paper[name]
+    assert math.isclose(paper["chi2_exact"], 0.5 * math.sqrt(payload["second_moment"]), rel_tol=1e-12)
+    for b in (paper, sharp):
+        assert b["unified_with_chi2"] == min(b["unified"], b["chi2_max"], b["chi2_mixed"], b["chi2_exact"])
+        assert b[b["argmin_with_chi2"]] == b["unified_with_chi2"]
+    assert paper["unified"] == 2 * sharp["unified"] and any("B**" in n for n in payload["chi2_notes"])
+    assert "position t=" in payload["chi2_tok_max_context"] and payload["worst_case_method"] == "enumeration"
+
+
+def test_exact_iid_pair_beyond_enumeration_uses_the_binomial_closed_form(capsys, tmp_path):
+    from numerics.iid import symmetric_pair
+
+    path = tmp_path / "iid.npz"
+    save_pair(path, symmetric_pair(5e-4, 16))
+    code, out, _ = run(capsys, "exact", str(path), "--T", "4096", "--json")
+    payload = json.loads(out)
+    assert code == 0 and payload["worst_case_method"].startswith("binomial")
+    assert math.isclose(payload["worst_case_error"], 9.909e-4, rel_tol=1e-3)
+    assert payload["worst_case_error"] <= payload["sharp_bounds"]["chi2_max"] <= 2 * payload["worst_case_error"]
+
+
+def test_iid_command_prints_the_ratios(capsys):
+    code, out, _ = run(capsys, "iid", "--a", "5e-4", "--T", "16", "65536", "--json")
+    rows = json.loads(out)["rows"]
+    assert code == 0 and [r["T"] for r in rows] == [16, 65536]
+    assert all(1 <= r["ratios"]["chi2_max"] <= 2 for r in rows)
+    assert rows[0]["ratios"]["unified_sharp"] > 5 and rows[1]["ratios"]["unified_sharp"] > 300
+    code, out, _ = run(capsys, "iid", "--p-roll", "0.3", "--p-theta", "0.31", "--T", "8")
+    assert code == 0 and "sup_R|Error|" in out
+
+
+def test_bounds_with_chi2_flags(capsys):
+    code, out, _ = run(capsys, "bounds", "--T", "4096", "--kl-max", "1e-4", "--chi2-max", "2e-4", "--json")
+    payload = json.loads(out)
+    b = payload["bounds"]
+    assert code == 0 and set(b) == BOUND_KEYS | CHI2_KEYS and b["chi2_exact"] is None
+    assert b["unified"] > 1 > b["chi2_max"] == b["unified_with_chi2"]
+    assert math.isclose(b["chi2_mixed"], b["chi2_max"], rel_tol=1e-12)     # χ²_seq at its worst case
+    code, out, _ = run(capsys, "bounds", "--T", "4096", "--kl-max", "1e-4", "--chi2-max", "2e-4", "--chi2-seq", "0.5",
+                       "--json")
+    assert json.loads(out)["bounds"]["chi2_mixed"] < b["chi2_max"]
+
+
+def test_threshold_chi2(capsys):
+    code, out, _ = run(capsys, "threshold", "--T", "4096", "--budget", "0.01", "--divergence", "chi2", "--json")
+    payload = json.loads(out)
+    assert code == 0 and payload["mask_with"].startswith("trm_chi2:")
+    assert payload["chi2_max_bound_at_threshold"] <= 0.01 * (1 + 1e-9)
+    code, out, _ = run(capsys, "threshold", "--T", "4096", "--budget", "0.01", "--json")
+    assert json.loads(out)["mask_with"].startswith("trm_max:")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["bounds", "--T", "10", "--kl-max", "1e-3", "--chi2-seq", "0.1"], "needs --chi2-max"),
+    (["bounds", "--T", "10", "--kl-max", "1e-3", "--chi2-max", "1e-3", "--chi2-seq", "1"], "recursion"),
+    (["bounds", "--T", "10", "--kl-max", "1e-3", "--chi2-max", "-1"], "cannot be negative"),
+    (["threshold", "--T", "10", "--budget", "-1", "--divergence", "chi2"], "budget"),
+    (["iid", "--T", "10"], "give --a"),
+    (["iid", "--T", "10", "--a", "0.7"], "(−½, ½)"),
+    (["iid", "--T", "10", "--p-roll", "0", "--p-theta", "0.5"], "strictly between"),
+])
+def test_chi2_bad_input(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and message in err and "Traceback" not in err and out == ""

@@ -178,6 +178,39 @@ def test_figures_cli_json(tmp_path, capsys, counted, monkeypatch):
         assert zf.testzip() is None
 
 
+def test_regime_map_b_double_star_never_exceeds_b_star(tmp_path):
+    from figures import fig_regime_map as fig
+
+    data = figure_data(fig, FAST, tmp_path)
+    for family in ("paper", "sharp"):
+        assert np.all(data[f"{family}/unified_with_chi2"] <= data[f"{family}/unified"])
+        from_paper = data[f"{family}/argmin_with_chi2"] < len(fig.BOUND_NAMES)
+        assert np.array_equal(data[f"{family}/unified_with_chi2"][from_paper], data[f"{family}/unified"][from_paper])
+
+
+def test_tightness_at_scale_data(tmp_path):
+    """Every paper bound (both constant families) and every χ² bound is at least the exact worst case of
+    the dense pair; against Monte-Carlo worst cases (sparse flips, exact bounds) at least the estimate
+    minus 5 standard errors; B_χ²-max is within 2× of the dense pair's worst case."""
+    from figures import fig_tightness_at_scale as fig
+    from numerics.bounds import BOUND_NAMES
+
+    data = figure_data(fig, FAST, tmp_path)
+    for pair, slack in (("dense", 0.0), ("sparse flips", 5.0)):
+        floor = data[f"{pair}/worst"] - slack * data[f"{pair}/worst_se"]
+        for family in ("paper", "sharp"):
+            for name in BOUND_NAMES + ("unified", "unified_with_chi2"):
+                assert np.all(data[f"{pair}/{family}/{name}"] >= floor), (pair, family, name)
+        for name in ("chi2_max", "chi2_mixed", "chi2_exact"):
+            assert np.all(data[f"{pair}/chi2/{name}"] >= floor), (pair, name)
+    ratio = fig.ratios(data, "dense")["chi2/chi2_max"]
+    assert np.all((ratio >= 1) & (ratio <= 2))
+    dense_mc = np.searchsorted(data["dense/T"], data["dense/mc_T"])
+    assert np.all(np.abs(data["dense/mc_mean"] - data["dense/worst"][dense_mc]) <= 5 * data["dense/mc_se"])
+    printed = fig.printed_numbers(data)
+    assert printed["dense/T=16/worst"] == data["dense/worst"][0]
+
+
 # --- slow profile: everything rendered ----------------------------------------------------------
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):

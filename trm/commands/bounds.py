@@ -31,6 +31,7 @@ def run(args) -> int:
                "kl_seq": inputs.kl_seq, "tv_seq": inputs.tv_seq, "constants": args.constants,
                "tv_pos_source": "measured (--tv-pos)" if args.tv_pos is not None else "worst case D̄_t ≡ ε",
                "bounds": evaluate_bounds(inputs, args.constants), "notes": list(inputs.notes)}
+    _add_chi2(payload, args)
     payload["vacuous"] = vacuous(payload["bounds"])
     payload["definitions"] = {"vacuous": "a bound ≥ 1: a reward in [0, 1] keeps |Error| ≤ 1 anyway"}
 
@@ -66,6 +67,23 @@ def _with_measured_dbar(inputs, dbar: np.ndarray, path):
     return dataclasses.replace(inputs, tv_pos_mean=np.minimum(dbar, eps), notes=notes)
 
 
+def _add_chi2(payload: dict, args) -> None:
+    """With --chi2-max (and optionally --chi2-seq): this suite's χ² family beside the paper's bounds,
+    and B** = min(B*, χ² family) as bounds['unified_with_chi2']."""
+    from numerics.chi2_bounds import (CHI2_FAMILY_NOTE, UNIFIED_WITH_CHI2_NOTE, Chi2Inputs, evaluate_chi2_bounds,
+                                      with_chi2)
+
+    if args.chi2_max is None:
+        if args.chi2_seq is not None:
+            raise TRMInputError("--chi2-seq needs --chi2-max (the χ² bounds take χ²_max; it is not implied by δ)")
+        return
+    chi2 = Chi2Inputs.worst_case(args.T, args.chi2_max, args.chi2_seq)
+    payload["chi2_tok_max"], payload["chi2_seq"] = chi2.chi2_max, chi2.chi2_seq
+    payload["bounds"] = with_chi2(payload["bounds"], evaluate_chi2_bounds(chi2))
+    payload["notes"] += list(chi2.notes) + ["chi2_exact needs E[W²] (trm exact on a pair)", CHI2_FAMILY_NOTE,
+                                            UNIFIED_WITH_CHI2_NOTE]
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("bounds", help="every bound for your own T and divergences",
                        description="Every bound for your own T and divergences; missing inputs take their worst "
@@ -75,6 +93,10 @@ def add_parser(sub) -> None:
     p.add_argument("--tv-max", type=number, help="ε = max token TV (default min(1, sqrt(δ/2)))")
     p.add_argument("--kl-seq", type=number_or_inf, help="D_KL^seq (default Tδ)")
     p.add_argument("--tv-seq", type=number, help="D_TV^seq (default min(1, sqrt(D_KL^seq/2)))")
+    p.add_argument("--chi2-max", type=number_or_inf,
+                   help="χ²_max = max token χ²(θ‖roll) = Σ π_θ²/π_roll − 1: adds this suite's χ² bound family")
+    p.add_argument("--chi2-seq", type=number_or_inf,
+                   help="χ²_seq = E_roll[(Π ρ_t)²] − 1 (default its worst case (1 + χ²_max)^T − 1)")
     p.add_argument("--tv-pos", "--dbar", metavar="FILE",
                    help="measured D̄_t = E_(c~d_t^roll)[D_TV(c)]: T numbers in a .npy, a one-array .npz or a text "
                         "file (default: the worst case D̄_t ≡ ε)")

@@ -36,14 +36,18 @@ def run(args) -> int:
 
     def human(p):
         print(f"{config.samples} sequences of length {config.T} on {p['device']} in {p['seconds']:.2f} s")
-        for key in ("J_roll", "objective_gap", "surrogate", "error", "kl_seq", "kl_seq_k1", "kl_seq_k3"):
+        for key in ("J_roll", "objective_gap", "surrogate", "error", "kl_seq", "kl_seq_k1", "kl_seq_k3",
+                    "worst_case_error", "half_mean_abs_W", "second_moment"):
             exact_text = ""
             if p["exact"] is not None and key in p["exact"]:
                 exact_text = f"   exact {fmt(exact[key])}"
             text = format_estimate(result.estimates[key], result.estimate_status.get(key, "valid"))
-            print(f"  {key:<14} {text:<32}{exact_text}")
+            print(f"  {key:<16} {text:<32}{exact_text}")
         print(f"  kl_tok_max_sampled {fmt(result.kl_tok_max_sampled)} (a lower estimate of δ)")
         _print_bound_check(p["bound_check"])
+        if "chi2" in p["bounds_plugin"]:
+            print(f"  chi2_tok_max_sampled {fmt(p['chi2_tok_max_sampled'])}; plug-in χ² family (this suite's) "
+                  f"{fmt(p['bounds_plugin']['chi2']['chi2_family'])} ({p['bounds_plugin']['chi2']['chi2_argmin']})")
         _print_acceptance(p["acceptance"])
         print(f"  variance reduction: {p['variance_reduction']}")
         for note in p["notes"]:
@@ -173,6 +177,7 @@ def _simulation_family(args, device, resolve_dtype):
              "surrogate": q.surrogate, "error": q.error, "kl_seq": q.kl_seq, "kl_seq_k1": q.kl_seq, "kl_seq_k3": q.kl_seq,
              "kl_tok_max": q.kl_tok_max, "tv_tok_max": q.tv_tok_max,
              "theta_mass_off_roll_support": q.theta_mass_off_roll_support}
+    exact.update(_exact_second_moments(pair, q))
     inputs = BoundInputs.from_exact(q)
     exact_bounds = {"paper": evaluate_bounds(inputs, "paper"), "sharp": evaluate_bounds(inputs, "sharp")}
     return FiniteStateFamily(pair, device), exact, exact_bounds, pair.T
@@ -182,6 +187,24 @@ def generator_params_for(args) -> dict:
     from trm.common import generator_params
 
     return generator_params(args, args.family)
+
+
+def _exact_second_moments(pair, q) -> dict:
+    """E[W²], χ²_seq = E[(Π ρ)²] − 1, χ²_max, and sup_R|Error| where it is known exactly (enumeration
+    within its budget, or the binomial closed form of an i.i.d. two-token pair)."""
+    from numerics.enumeration import DEFAULT_BUDGET, enumeration_size, worst_case_error
+    from numerics.iid import iid_worst_case_of, is_iid_two_token
+
+    out = {"second_moment": q.second_moment, "chi2_seq": q.chi2_seq, "chi2_tok_max": q.chi2_tok_max}
+    worst = None
+    if q.theta_mass_off_roll_support == 0:
+        if enumeration_size(pair) <= DEFAULT_BUDGET:
+            worst = worst_case_error(pair).value
+        elif is_iid_two_token(pair):
+            worst = iid_worst_case_of(pair).worst_case_error
+    if worst is not None:
+        out["worst_case_error"] = out["half_mean_abs_W"] = worst
+    return out
 
 
 def add_parser(sub) -> None:

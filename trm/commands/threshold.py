@@ -1,4 +1,6 @@
-"""`trm threshold`: The largest δ whose worst-case B* stays within an error budget."""
+"""`trm threshold`: The largest per-token divergence whose worst-case bound stays within an error
+budget, i.e. the threshold a user would mask at: TRM-Max's δ (paper's B*) or TRM-χ²'s x (this
+suite's χ² family)."""
 from __future__ import annotations
 
 import math
@@ -11,6 +13,8 @@ SECONDS_PER_POSITION = 45 * 3e-7
 
 
 def run(args) -> int:
+    if args.divergence == "chi2":
+        return _run_chi2(args)
     from numerics.bounds import BoundInputs, evaluate_bounds, threshold
     from numerics.validation import check_memory, check_time
 
@@ -26,16 +30,55 @@ def run(args) -> int:
             rows.append({"T": T, "budget": budget, "kl_max_threshold": d,
                          "unified_at_threshold": None if at is None else at["unified"],
                          "attained_by": None if at is None else at["argmin"],
-                         "within_budget": True if at is None else at["unified"] <= budget})
-    payload = {"budget": args.budget[0] if len(args.budget) == 1 else list(args.budget), "constants": args.constants,
+                         "within_budget": True if at is None else at["unified"] <= budget,
+                         "mask_with": _criterion("trm_max", d)})
+    payload = {"budget": _budget_field(args.budget), "constants": args.constants, "divergence": "kl",
                "thresholds": rows}
 
     def human(p):
         print(f"largest δ (TRM-Max threshold) with worst-case B* ≤ β, {p['constants']} constants")
-        print(f"{'β':>10}  {'T':>8}  {'δ':>12}  {'B* at δ':>10}  attained by")
+        print(f"{'β':>10}  {'T':>8}  {'δ':>12}  {'B* at δ':>10}  {'attained by':<20}  mask with")
         for r in p["thresholds"]:
             print(f"{r['budget']:>10g}  {r['T']:>8}  {fmt(r['kl_max_threshold']):>12}  "
-                  f"{fmt(r['unified_at_threshold']):>10}  {r['attained_by']}")
+                  f"{fmt(r['unified_at_threshold']):>10}  {str(r['attained_by']):<20}  {r['mask_with']}")
+
+    if len(rows) == 1 and args.json:
+        payload.update(rows[0])
+    emit(payload, args.json, human)
+    return 0
+
+
+def _budget_field(budgets):
+    return budgets[0] if len(budgets) == 1 else list(budgets)
+
+
+def _criterion(name: str, value: float) -> str:
+    return f"{name}:{value:.4g}" if math.isfinite(value) else f"no mask needed ({name} at any threshold)"
+
+
+def _run_chi2(args) -> int:
+    from numerics.chi2_bounds import CHI2_FAMILY_NOTE, chi2_max_bound_closed, chi2_threshold
+
+    rows = []
+    for budget in args.budget:
+        for T in args.T:
+            x = chi2_threshold(T, budget)
+            rows.append({"T": T, "budget": budget, "chi2_max_threshold": x,
+                         "chi2_max_bound_at_threshold": chi2_max_bound_closed(T, x) if math.isfinite(x) else None,
+                         "mask_with": _criterion("trm_chi2", x)})
+    payload = {"budget": _budget_field(args.budget), "divergence": "chi2",
+               "constants": "½ (the χ² family has one constant)",
+               "thresholds": rows, "guarantee": "if every reachable context has χ²(π_θ ‖ π_roll) ≤ x, then "
+               "|Error| ≤ sup_R|Error| ≤ B_χ²-max(T, x) ≤ budget for every reward in [0, 1]",
+               "note": CHI2_FAMILY_NOTE}
+
+    def human(p):
+        print("largest χ²_max (TRM-χ² threshold) with B_χ²-max ≤ β (this suite's χ² family, THEORY §10)")
+        print(f"{'β':>10}  {'T':>8}  {'x':>12}  {'B_χ²-max at x':>14}  mask with")
+        for r in p["thresholds"]:
+            print(f"{r['budget']:>10g}  {r['T']:>8}  {fmt(r['chi2_max_threshold']):>12}  "
+                  f"{fmt(r['chi2_max_bound_at_threshold']):>14}  {r['mask_with']}")
+        print(f"guarantee: {p['guarantee']}")
 
     if len(rows) == 1 and args.json:
         payload.update(rows[0])
@@ -44,14 +87,19 @@ def run(args) -> int:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("threshold", help="largest δ whose worst-case B* stays within an error budget",
-                       description="The largest δ (TRM-Max threshold) whose worst-case unified bound B* stays within "
-                                   "each error budget β, for every T given (every pair of T and β).")
+    p = sub.add_parser("threshold", help="largest per-token divergence whose worst-case bound stays within an "
+                                         "error budget (the threshold to mask at)",
+                       description="The largest per-token divergence whose worst-case bound stays within each error "
+                                   "budget β, for every T given (every pair of T and β): TRM-Max's δ from the paper's "
+                                   "B*, or TRM-χ²'s x from this suite's χ² family.")
     p.add_argument("--T", type=int_range(1, 2**40), nargs="+", required=True, help="sequence length(s)")
     p.add_argument("--budget", type=float_range(0.0, above=True), nargs="+", required=True,
                    help="β, the tolerated |Error| (one or several values; every T is paired with every β)")
+    p.add_argument("--divergence", choices=("kl", "chi2"), default="kl",
+                   help="kl: TRM-Max δ from the paper's B*; chi2: TRM-χ² x from this suite's χ² family")
     p.add_argument("--constants", choices=("paper", "sharp"), default="paper",
-                   help="paper (C = 4) or sharp (C = 2) constants")
+                   help="constant family of B*: paper (C = 4) or sharp (C = 2); kl only, the χ² family has the "
+                        "single constant ½")
     add_limit_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)

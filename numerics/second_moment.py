@@ -1,0 +1,235 @@
+"""Second moments of the surrogate bracket W by dynamic programming, linear in T (THEORY §10).
+
+This module computes quantities of the suite's own second-moment (χ²) bound family, not the paper's.
+With u_t = ρ_t − 1, M_t = Π_{s≤t} ρ_s (M_0 = 1) and W = M_T − 1 − Σ_t u_t, Error = E_roll[R·W]. W is
+the martingale transform W = Σ_t (M_{t−1} − 1)·u_t, whose increments are orthogonal when π_θ puts
+no mass where π_roll is 0, so
+    E_roll[W²] = Σ_t E_roll[(M_{t−1} − 1)² χ²(c_t)],   χ²(c) = Σ_v π_θ(v|c)²/π_roll(v|c) − 1 (θ against roll).
+
+Dynamic programme. Over the automaton's states s, with d_t the roll state law after t tokens, carry
+three forward measures (each [S]):
+    c_t(s) = P_roll(s_t = s),  f_t(s) = E_roll[(M_t − 1); s_t = s],  e_t(s) = E_roll[(M_t − 1)²; s_t = s].
+From M_t − 1 = (M_{t−1} − 1)ρ_t + u_t, pushing through token v from state s (weight π_roll(v|s)):
+    e_t = push[π_θ²/π_roll] e_{t−1} + 2 push[π_θ(π_θ − π_roll)/π_roll] f_{t−1} + push[(π_θ − π_roll)²/π_roll] c_{t−1}
+    f_t = push[π_θ on roll's support] f_{t−1} + push[π_θ − π_roll on roll's support] c_{t−1}
+    c_t = push[π_roll] c_{t−1}
+(tilted transition operators; every weight is evaluated from the difference π_θ − π_roll, so nothing
+of order 1 cancels for nearly equal laws). Then E[(M_t − 1)²] = Σ_s e_t(s), χ²_seq = E[M_T²] − 1 =
+Σ_s e_T(s) when E_roll[M_T] = 1, and E[W²] = Σ_t ⟨e_{t−1}, χ²_t⟩. Cost: O(T·S·V) (or one 3S×3S
+matrix-vector product per position for time-homogeneous pairs).
+
+Where π_θ puts mass on tokens π_roll cannot emit, on a context both policies reach, χ²(c) = +inf
+there and χ²_seq = +inf; the sum Σ_t E[(M_{t−1} − 1)² χ²(c_t)] is then +inf as well (it no longer
+equals E[W²], and no bound of the family applies).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from numerics.divergence import expectation_with_inf, token_chi2
+from numerics.pair import AutomatonPair, TabularPair
+from numerics.transition import DENSE_STATE_LIMIT, TransitionOperator
+
+#: Elements of the chunk of forward states held at once (positions × 3S).
+_CHUNK_ELEMENTS = 2**20
+
+
+@dataclass(frozen=True)
+class SecondMoment:
+    """Exact second-moment quantities of a pair at horizon T (THEORY §10; this suite's result).
+
+    chi2_tok_max          χ²_max = max over contexts reachable under either policy of χ²(θ ‖ roll)(c)
+    chi2_tok_max_context  the context attaining it
+    chi2_seq              χ²_seq = E_roll[(Π_t ρ_t)²] − 1 = χ²(P^θ ‖ P^roll); +inf off π_roll's support
+    second_moment         E_roll[W²] = Σ_t E_roll[(M_{t−1} − 1)² χ²(c_t)] (+inf off π_roll's support)
+    mean_W                E_roll[W] (0 up to rounding when π_θ stays on π_roll's support)
+    prefix_chi2           [T+1] E_roll[(M_t − 1)²], t = 0..T (= χ²(P^θ_{≤t} ‖ P^roll_{≤t}) on support)
+    second_moment_terms   [T] E_roll[(M_{t−1} − 1)² χ²(c_t)], t = 1..T
+    chi2_pos_mean         [T] E_roll[χ²(c_t)] (drives the variance of the worst-case estimator)
+    theta_off_support     whether π_θ puts mass where π_roll is 0 on a context both reach
+    """
+
+    chi2_tok_max: float
+    chi2_tok_max_context: str
+    chi2_seq: float
+    second_moment: float
+    mean_W: float
+    prefix_chi2: np.ndarray
+    second_moment_terms: np.ndarray
+    chi2_pos_mean: np.ndarray
+    theta_off_support: bool
+
+
+def token_chi2_table(pair: AutomatonPair) -> np.ndarray:
+    """χ²(c) at every context: [S] (time-homogeneous) or [T, S]; +inf where π_roll = 0 < π_θ."""
+    return token_chi2(pair.roll, pair.theta)
+
+
+def tilted_weights(roll: np.ndarray, theta: np.ndarray) -> dict[str, np.ndarray]:
+    """The transition weights of the second-moment recursion, each of roll's shape ([..., V]).
+
+    rho2 = π_θ²/π_roll, rho_u = π_θ(π_θ − π_roll)/π_roll, u2 = (π_θ − π_roll)²/π_roll,
+    rho = π_θ, u = π_θ − π_roll, roll = π_roll, all restricted to π_roll's support.
+    """
+    on = roll > 0
+    safe = np.where(on, roll, 1.0)
+    diff = np.where(on, theta - roll, 0.0)
+    theta_on = np.where(on, theta, 0.0)
+    return {"rho2": theta_on * theta_on / safe, "rho_u": theta_on * diff / safe, "u2": diff * diff / safe,
+            "rho": theta_on, "u": diff, "roll": roll}
+
+
+def _off_support_reachable(auto: AutomatonPair) -> bool:
+    """Whether π_θ puts mass on a token π_roll cannot emit, at a context reachable under both
+    policies along one path (so that P^θ has mass outside P^roll's support)."""
+    from numerics.exact import _reachability
+
+    off = (auto.roll <= 0) & (auto.theta > 0)
+    if not off.any():
+        return False
+    both = _reachability(auto, np.where(auto.roll > 0, auto.theta, 0.0))
+    off_ctx = off.any(axis=-1)
+    table = off_ctx if off_ctx.ndim == 2 else np.broadcast_to(off_ctx, both.shape)
+    return bool((both & table).any())
+
+
+def chi2_tok_max(auto: AutomatonPair) -> tuple[float, str]:
+    """(χ²_max, its context) over contexts reachable under either policy (THEORY §3's "reachable")."""
+    from numerics.exact import _argmax_context, _reachability
+
+    reach = _reachability(auto, auto.roll) | _reachability(auto, auto.theta)
+    return _argmax_context(auto, token_chi2_table(auto), reach)
+
+
+def second_moment_dp(pair: AutomatonPair | TabularPair, T: int | None = None) -> SecondMoment:
+    """Every quantity of :class:`SecondMoment` by the forward recursion of the module docstring."""
+    from numerics.exact import as_automaton
+
+    auto = as_automaton(pair, T)
+    T, S = auto.T, auto.S
+    chi2 = token_chi2_table(auto)
+    chi2_t = chi2 if chi2.ndim == 2 else np.broadcast_to(chi2, (T, S))
+    w = tilted_weights(auto.roll, auto.theta)
+    ops = {name: TransitionOperator(auto.next_state, weight) for name, weight in w.items()}
+    e, f, c = np.zeros(S), np.zeros(S), auto.init.astype(np.float64).copy()
+    row_u = w["u"].sum(axis=-1)   # Σ_v (π_θ − π_roll) on π_roll's support, per context (0 up to rounding)
+    row_u_t = row_u if row_u.ndim == 2 else np.broadcast_to(row_u, (T, S))
+    block = None
+    if not auto.time_dependent and 3 * S <= DENSE_STATE_LIMIT:
+        block = np.zeros((3 * S, 3 * S))
+        block[:S, :S] = ops["rho2"].matrix_T
+        block[:S, S:2 * S] = 2.0 * ops["rho_u"].matrix_T
+        block[:S, 2 * S:] = ops["u2"].matrix_T
+        block[S:2 * S, S:2 * S] = ops["rho"].matrix_T
+        block[S:2 * S, 2 * S:] = ops["u"].matrix_T
+        block[2 * S:, 2 * S:] = ops["roll"].matrix_T
+    # the states (e_t, f_t, c_t) for t = 0..T are kept a chunk of positions at a time, and the
+    # per-position sums are taken over each chunk at once
+    chunk = max(1, min(T + 1, _CHUNK_ELEMENTS // (3 * S)))
+    hist = np.empty((chunk, 3 * S))
+    prefix, terms, chi2_pos, u_mass = np.empty(T + 1), np.empty(T), np.empty(T), np.empty(T)
+    state = np.concatenate([e, f, c])
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t0 in range(0, T + 1, chunk):
+            n = min(chunk, T + 1 - t0)
+            for i in range(n):
+                t = t0 + i
+                hist[i] = state
+                if t == T:
+                    break
+                if block is not None:
+                    state = block @ state
+                else:
+                    e, f, c = state[:S], state[S:2 * S], state[2 * S:]
+                    state = np.concatenate([
+                        ops["rho2"].push(e, t) + 2.0 * ops["rho_u"].push(f, t) + ops["u2"].push(c, t),
+                        ops["rho"].push(f, t) + ops["u"].push(c, t), ops["roll"].push(c, t)])
+            E, C = hist[:n, :S], hist[:n, 2 * S:]
+            prefix[t0:t0 + n] = E.sum(axis=1)
+            m = min(n, T - t0)                       # positions t0..t0+m−1 have a next context
+            if m > 0:
+                terms[t0:t0 + m] = expectation_with_inf(E[:m], chi2_t[t0:t0 + m], axis=1)
+                chi2_pos[t0:t0 + m] = expectation_with_inf(C[:m], chi2_t[t0:t0 + m], axis=1)
+                u_mass[t0:t0 + m] = np.einsum("ts,ts->t", C[:m], row_u_t[t0:t0 + m])
+    f = state[S:2 * S]
+    # overflow of e (a huge second moment) can turn 0·inf into NaN inside the products: report +inf
+    prefix = np.where(np.isnan(prefix), np.inf, prefix)
+    terms = np.where(np.isnan(terms), np.inf, terms)
+    off = _off_support_reachable(auto)
+    second = float(terms.sum())
+    chi2_max, where = chi2_tok_max(auto)
+    mean_W = float(f.sum() - u_mass.sum()) if np.all(np.isfinite(f)) else float("nan")
+    return SecondMoment(
+        chi2_tok_max=chi2_max, chi2_tok_max_context=where,
+        chi2_seq=float("inf") if off else float(prefix[T]),
+        second_moment=float("inf") if off else second, mean_W=mean_W,
+        prefix_chi2=prefix, second_moment_terms=terms, chi2_pos_mean=chi2_pos, theta_off_support=off,
+    )
+
+
+@dataclass(frozen=True)
+class EnumeratedSecondMoment:
+    """The same quantities from the list of every sequence (the independent oracle), plus the
+    per-sequence brackets used to check the identities: W in telescoped form and W as the martingale
+    transform Σ_t (M_{t−1} − 1) u_t, each [X, V^T], and the roll weights [X, V^T]."""
+
+    chi2_tok_max: float
+    chi2_tok_max_context: str
+    chi2_seq: float
+    second_moment: float
+    mean_W: float
+    prefix_chi2: np.ndarray
+    W: np.ndarray
+    W_transform: np.ndarray
+    weights: np.ndarray
+    theta_off_support: bool
+
+
+def second_moment_by_enumeration(pair: AutomatonPair | TabularPair, T: int | None = None,
+                                 budget: int | None = None) -> EnumeratedSecondMoment:
+    """E[W²], χ²_seq, χ²_max and E[W] by summing over all sequences (no recursion, no orthogonality)."""
+    from numerics.enumeration import DEFAULT_BUDGET, _weights, enumerate_sequences, surrogate_bracket
+    from numerics.exact import as_automaton
+
+    auto = as_automaton(pair, T)
+    table = enumerate_sequences(auto, budget=DEFAULT_BUDGET if budget is None else budget)
+    P_roll, P_theta = _weights(table)
+    x = table.rho_minus_one                                       # [T, X, M]
+    with np.errstate(divide="ignore"):
+        logs = np.log1p(x)
+    prefix_logs = np.cumsum(logs, axis=0)
+    M_minus_one = np.expm1(prefix_logs)                           # M_t − 1, t = 1..T
+    before = np.concatenate([np.zeros_like(x[:1]), M_minus_one[:-1]])   # M_{t−1} − 1
+    W = surrogate_bracket(table)
+    W_transform = (before * x).sum(axis=0)
+    off_mass = float(P_theta[P_roll == 0].sum())
+    off = off_mass > 0
+    prefix = np.concatenate([[0.0], np.einsum("xm,txm->t", P_roll, M_minus_one**2)])
+    chi2_ctx = _context_chi2(auto, table)
+    masked = np.where(table.reachable, chi2_ctx, -np.inf)
+    t, xi, j = np.unravel_index(int(np.argmax(masked)), masked.shape)
+    where = f"position t={t + 1}, prompt state {table.prompt_states[xi]}, sequence {j}"
+    return EnumeratedSecondMoment(
+        chi2_tok_max=float(masked[t, xi, j]), chi2_tok_max_context=where,
+        chi2_seq=float("inf") if off else float(prefix[-1]),
+        second_moment=float("inf") if off else float((P_roll * W**2).sum()),
+        mean_W=float((P_roll * W).sum()), prefix_chi2=prefix, W=W, W_transform=W_transform, weights=P_roll,
+        theta_off_support=off,
+    )
+
+
+def _context_chi2(auto: AutomatonPair, table) -> np.ndarray:
+    """[T, X, V^T] χ²(c_t(y)) along every enumerated sequence (states replayed token by token)."""
+    T, V = auto.T, auto.V
+    M = V**T
+    seq = np.arange(M)
+    states = np.repeat(table.prompt_states[:, None], M, axis=1)
+    out = np.empty((T, table.prompt_states.size, M))
+    for t in range(T):
+        roll_t, theta_t = auto.policies_at(t)
+        out[t] = token_chi2(roll_t, theta_t)[states]
+        token = (seq // V ** (T - 1 - t)) % V
+        states = auto.next_state[states, token]
+    return out
