@@ -285,8 +285,7 @@ def print_bounds(title: str, bounds: dict, error: float | None = None, error_nam
     """Every bound; values ≥ 1 marked vacuous (a reward in [0, 1] keeps |Error| ≤ 1 anyway); with
     ``error``, the ratio |error|/bound and whether the bound holds. The χ² family (this suite's
     result, THEORY §10) is listed apart from the paper's, with B** = min(B*, χ² family)."""
-    print(f"
-{title}")
+    print(f"\n{title}")
     head = f"  {'bound':<22} {'value':>12}"
     if error is not None:
         head += f"  {error_name + '/bound':>16}  holds"
