@@ -2,7 +2,7 @@
 every bound (paper family in both constant families, and this suite's χ² family)."""
 from __future__ import annotations
 
-from trm.common import emit, fmt, number, positive_int
+from trm.common import emit, float_range, fmt, int_range, probability
 
 
 def run(args) -> int:
@@ -61,9 +61,9 @@ def _ratio(value) -> str:
 
 def add_parser(sub) -> None:
     p = sub.add_parser("iid", help="exact worst-case error of an i.i.d. two-token pair at any T, against every bound")
-    p.add_argument("--a", type=number, help="π_roll = (½, ½), π_θ = (½ + a, ½ − a)")
-    p.add_argument("--p-roll", type=number, help="π_roll = (p, 1 − p) (with --p-theta)")
-    p.add_argument("--p-theta", type=number, help="π_θ = (q, 1 − q) (with --p-roll)")
-    p.add_argument("--T", type=positive_int, nargs="+", required=True)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--a", type=float_range(-0.5, 0.5), help="π_roll = (½, ½), π_θ = (½ + a, ½ − a)")
+    p.add_argument("--p-roll", type=probability, help="π_roll = (p, 1 − p) (with --p-theta)")
+    p.add_argument("--p-theta", type=probability, help="π_θ = (q, 1 − q) (with --p-roll)")
+    p.add_argument("--T", type=int_range(1, 2**31), nargs="+", required=True, help="sequence length(s)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
