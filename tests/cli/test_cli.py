@@ -292,7 +292,8 @@ def test_threshold_chi2(capsys):
     (["bounds", "--T", "10", "--kl-max", "1e-3", "--chi2-max", "-1"], "cannot be negative"),
     (["threshold", "--T", "10", "--budget", "-1", "--divergence", "chi2"], "budget"),
     (["iid", "--T", "10"], "give --a"),
-    (["iid", "--T", "10", "--a", "0.7"], "(−½, ½)"),
+    (["iid", "--T", "10", "--a", "0.7"], "must be at most 0.5"),
+    (["iid", "--T", "10", "--a", "0.5"], "(−½, ½)"),
     (["iid", "--T", "10", "--p-roll", "0", "--p-theta", "0.5"], "strictly between"),
 ])
 def test_chi2_bad_input(capsys, argv, message):
