@@ -52,3 +52,39 @@ class TransitionOperator:
         if self.homogeneous:
             return np.asarray((self.matrix @ F_next.T).T)
         return np.einsum("tsv,tsv->ts", self.probs[: F_next.shape[0]], F_next[:, self.next_state])
+
+
+def forward_matrix(next_state: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Dense F[s, s'] = Σ_(v : n(s,v) = s') w[s, v] for ``weights`` [S, V] (signed weights allowed).
+
+    With w = π(·|s) this is the row-stochastic operator of one step, d_(t+1) = d_t F (row vectors);
+    with w = π_θ − π_roll it is the difference operator D = F^θ − F^roll, built from the
+    differences of the probabilities (no cancellation between two assembled matrices).
+    """
+    S = next_state.shape[0]
+    index = (np.arange(S)[:, None] * S + next_state).ravel()
+    return np.bincount(index, weights=weights.ravel(), minlength=S * S).reshape(S, S)
+
+
+def stacked_index(next_state: np.ndarray, C: int) -> np.ndarray:
+    """Flat positions (c·S + s)·S + n(s, v) of the entries of a [C, S, S] stack, for :func:`forward_matrices`.
+    The index of a shorter stack is a prefix of a longer one's."""
+    S = next_state.shape[0]
+    return ((np.arange(C)[:, None, None] * S + np.arange(S)[None, :, None]) * S + next_state[None]).ravel()
+
+
+def forward_matrices(next_state: np.ndarray, weights: np.ndarray, index: np.ndarray | None = None) -> np.ndarray:
+    """[C, S, S] stack of :func:`forward_matrix` for time-dependent ``weights`` [C, S, V], one bincount
+    (``index`` from :func:`stacked_index` for at least C positions, reused across calls)."""
+    C, S, V = weights.shape
+    index = stacked_index(next_state, C) if index is None else index[: C * S * V]
+    return np.bincount(index, weights=weights.ravel(), minlength=C * S * S).reshape(C, S, S)
+
+
+def sparse_forward_matrix(next_state: np.ndarray, weights: np.ndarray) -> sp.csr_matrix:
+    """:func:`forward_matrix` as CSR, for automata with too many states for a dense S×S matrix."""
+    S, V = next_state.shape
+    rows = np.repeat(np.arange(S), V)
+    matrix = sp.csr_matrix((weights.ravel(), (rows, next_state.ravel())), shape=(S, S))
+    matrix.sum_duplicates()
+    return matrix

@@ -11,23 +11,35 @@ def run(args) -> int:
         return _bench_sim(args)
     if args.what != "exact":
         raise TRMInputError(f"bench {args.what!r}: unknown benchmark; choose 'exact' or 'sim'")
-    from numerics.benchmarks import bench_exact
+    from numerics.benchmarks import bench_exact, roofline, thread_settings
 
-    records = bench_exact(args.states, (args.vocab or [64])[0], args.T or [4096, 16384, 65536], args.repeats, args.seed)
-    base = records[0]
-    for r in records:
-        r["time_ratio_vs_first"] = r["seconds"] / base["seconds"]
-        r["length_ratio_vs_first"] = r["T"] / base["T"]
-    payload = {"benchmark": "exact dynamic programme", "records": records}
+    records = bench_exact(args.states, (args.vocab or [64])[0], args.T or [4096, 65536, 1048576, 10**7],
+                          args.repeats, args.seed, time_dependent=args.time_dependent,
+                          baseline_max_T=args.baseline_max_T)
+    payload = {"benchmark": "exact engine vs a vectorised numpy loop and the per-step DP",
+               "threads": thread_settings(), "roofline": roofline(), "records": records}
 
     def human(p):
-        print(f"{'S':>5} {'V':>5} {'T':>8} {'seconds':>9} {'ns/position':>12} {'time ×':>8} {'T ×':>6}")
+        _print_machine(p)
+        print(f"{'S':>4} {'V':>4} {'T':>10} {'engine':>10} {'suite s':>9} {'ns/pos':>8} {'numpy loop s':>12} "
+              f"{'per-step DP s':>13} {'× loop':>7} {'× DP':>7} {'peak MiB':>8}")
+        opt = lambda v, f: "-" if v is None else format(v, f)
         for r in p["records"]:
-            print(f"{r['S']:>5} {r['V']:>5} {r['T']:>8} {r['seconds']:>9.3f} {r['ns_per_position']:>12.0f} "
-                  f"{r['time_ratio_vs_first']:>8.2f} {r['length_ratio_vs_first']:>6.0f}")
+            print(f"{r['S']:>4} {r['V']:>4} {r['T']:>10} {r['engine']:>10} {r['suite_seconds']:>9.4f} "
+                  f"{r['ns_per_position']:>8.1f} {opt(r['numpy_loop_seconds'], '.4f'):>12} "
+                  f"{opt(r['per_step_dp_seconds'], '.4f'):>13} {opt(r['speedup_vs_numpy_loop'], '.1f'):>7} "
+                  f"{opt(r['speedup_vs_per_step_dp'], '.1f'):>7} {r['suite_peak_bytes'] / 2**20:>8.1f}")
 
     emit(payload, args.json, human)
     return 0
+
+
+def _print_machine(p) -> None:
+    threads = ", ".join(f"{k}={v}" for k, v in p["threads"].items())
+    roof = p["roofline"]
+    print(f"threads: {threads}")
+    print(f"roofline (same run): GEMM {roof['gemm_GFLOPs']:.1f} GFLOP/s (n = {roof['gemm_n']}), "
+          f"copy {roof['copy_GBps']:.1f} GB/s ({roof['copy_MiB']} MiB)")
 
 
 def _bench_sim(args) -> int:
@@ -66,5 +78,8 @@ def add_parser(sub) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--repeats", type=positive_int, default=3)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--time-dependent", action="store_true", help="exact: a time-dependent pair (T, S, V)")
+    p.add_argument("--baseline-max-T", type=positive_int, default=65536,
+                   help="exact: longest T at which the baselines run (they hold [T, S] arrays)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)

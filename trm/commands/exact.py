@@ -6,7 +6,8 @@ import math
 import numpy as np
 
 from numerics.errors import TRMInputError
-from trm.common import emit, fmt, positive_int, print_bounds, print_mapping
+from numerics.exact import DEFAULT_MAX_MEMORY, DEFAULT_MAX_SECONDS
+from trm.common import byte_size, emit, fmt, number, positive_int, print_bounds, print_mapping
 
 
 def run(args) -> int:
@@ -21,7 +22,8 @@ def run(args) -> int:
     if args.method == "enumerate":
         quantities = exact_by_enumeration(auto, budget=budget)
     else:
-        quantities = exact_quantities(auto, tv_seq_budget=budget)
+        quantities = exact_quantities(auto, tv_seq_budget=budget, max_memory=args.max_memory,
+                                      max_seconds=args.max_seconds)
     payload = quantities.to_json()
     inputs = BoundInputs.from_exact(quantities)
     payload["bounds"] = evaluate_bounds(inputs, "paper")
@@ -67,5 +69,9 @@ def add_parser(sub) -> None:
                    help="enumeration budget in X·V^T·T elements (default 4,194,304)")
     p.add_argument("--worst-reward-out", metavar="PATH",
                    help="write the reward attaining the worst-case error (.npz: reward [X, V^T], prompt_states [X])")
+    p.add_argument("--max-memory", type=byte_size, default=DEFAULT_MAX_MEMORY, metavar="SIZE",
+                   help="refuse when the engine's estimated working memory exceeds SIZE (default 4G)")
+    p.add_argument("--max-seconds", type=number, default=DEFAULT_MAX_SECONDS, metavar="S",
+                   help="refuse when the engine's estimated time exceeds S seconds (default 600)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)
