@@ -43,24 +43,38 @@ def _print_machine(p) -> None:
 
 
 def _bench_sim(args) -> int:
-    from gpu_sim.bench import bench_sim
+    from gpu_sim.bench import bench_neural, bench_sim, roofline, set_threads, thread_settings
     from gpu_sim.device import resolve_device
 
     device = resolve_device(args.device)
+    set_threads(args.threads)
     grid = [(b, t, v) for b in args.batch for t in (args.T or [4096]) for v in (args.vocab or [64, 256])]
-    records = bench_sim(device, grid, states=args.states, baseline_T=args.baseline_T, seed=args.seed)
-    payload = {"benchmark": "finite-state simulator vs per-step baseline", "records": records}
+    records = bench_sim(device, grid, states=args.states, baseline_T=args.baseline_T, seed=args.seed,
+                        repeats=args.repeats)
+    payload = {"benchmark": "finite-state simulator vs torch ops, a numpy loop and torch.distributions",
+               "threads": thread_settings(), "roofline": roofline(device), "records": records}
+    if args.neural_vocab:
+        payload["neural"] = [bench_neural(device, vocab=v, batch=args.neural_batch, T=args.neural_T, seed=args.seed,
+                                          repeats=args.repeats) for v in args.neural_vocab]
 
     def human(p):
-        print(f"{'device':<8} {'batch':>6} {'T':>7} {'V':>6} {'fast tok/s':>12} {'baseline tok/s':>15} {'speedup':>8} "
-              f"{'device MB':>9} {'RSS MB':>7}")
+        _print_machine(p)
+        opt = lambda v, f: "-" if v is None else format(v, f)
+        print(f"{'device':<7} {'kernel':<6} {'batch':>6} {'T':>6} {'V':>5} {'suite tok/s':>12} {'torch ops':>10} "
+              f"{'numpy loop':>10} {'torch.dist':>10} {'× ops':>6} {'× numpy':>7} {'× dist':>7} {'RSS MB':>7}")
         for r in p["records"]:
-            peak = "-" if r["peak_device_bytes"] is None else f"{r['peak_device_bytes'] / 2**20:.0f}"
-            print(f"{r['device']:<8} {r['batch']:>6} {r['T']:>7} {r['V']:>6} {r['fast_tokens_per_s']:>12.3g} "
-                  f"{r['baseline_tokens_per_s']:>15.3g} {r['speedup']:>8.1f} {peak:>9} "
+            print(f"{r['device']:<7} {r['kernel']:<6} {r['batch']:>6} {r['T']:>6} {r['V']:>5} "
+                  f"{r['suite_tokens_per_s']:>12.3g} {opt(r.get('torch_ops_tokens_per_s'), '.3g'):>10} "
+                  f"{opt(r.get('numpy_loop_tokens_per_s'), '.3g'):>10} "
+                  f"{r['torch_distributions_tokens_per_s']:>10.3g} {opt(r['speedup_vs_torch_ops'], '.1f'):>6} "
+                  f"{opt(r['speedup_vs_numpy_loop'], '.1f'):>7} {r['speedup_vs_torch_distributions']:>7.1f} "
                   f"{r['process_peak_rss_bytes'] / 2**20:>7.0f}")
-            if "achieved_bandwidth_GBps" in r:
-                print(f"         achieved ≈{r['achieved_bandwidth_GBps']:.0f} GB/s of {r['copy_bandwidth_GBps']:.0f} GB/s copy bandwidth")
+        print(f"(baselines timed on {p['records'][0]['baseline_T']} positions; suite ≈ "
+              f"{p['records'][-1]['achieved_GBps']:.2f} GB/s moved of {p['records'][-1]['copy_GBps']:.1f} GB/s copy)")
+        for r in p.get("neural", []):
+            print(f"neural V = {r['vocab']}: inverse-CDF sampler {r['inverse_cdf_tokens_per_s']:.3g} tok/s, "
+                  f"torch.multinomial {r['multinomial_tokens_per_s']:.3g} tok/s, × {r['speedup']:.1f} "
+                  f"(batch {r['batch']}, T = {r['T']})")
 
     emit(payload, args.json, human)
     return 0
@@ -73,10 +87,15 @@ def add_parser(sub) -> None:
     p.add_argument("--vocab", type=positive_int, nargs="+", default=None, help="default 64 (exact); 64 256 (sim)")
     p.add_argument("--T", type=positive_int, nargs="+", default=None,
                    help="default 4096 16384 65536 (exact); 4096 (sim)")
-    p.add_argument("--batch", type=positive_int, nargs="+", default=[1024, 8192], help="sim: batch sizes")
+    p.add_argument("--batch", type=positive_int, nargs="+", default=[1024], help="sim: batch sizes")
     p.add_argument("--baseline-T", type=positive_int, default=512, help="sim: positions timed for the baseline")
     p.add_argument("--device", default="auto")
     p.add_argument("--repeats", type=positive_int, default=3)
+    p.add_argument("--threads", type=positive_int, default=1, help="sim: torch and numba threads")
+    p.add_argument("--neural-vocab", type=positive_int, nargs="*", default=[32768],
+                   help="sim: vocabularies of the neural-family sampler comparison (none to skip)")
+    p.add_argument("--neural-batch", type=positive_int, default=64)
+    p.add_argument("--neural-T", type=positive_int, default=16)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--time-dependent", action="store_true", help="exact: a time-dependent pair (T, S, V)")
     p.add_argument("--baseline-max-T", type=positive_int, default=65536,
