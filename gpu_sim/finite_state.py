@@ -68,7 +68,7 @@ def _cdf(probs: np.ndarray) -> np.ndarray:
 
 #: On CPU, blocks hold at most this many (position, sequence) entries per statistic, so that the
 #: ~25 elementwise passes of ``running.update`` over a block run from cache.
-CPU_BLOCK_ELEMENTS = 2**15
+CPU_BLOCK_ELEMENTS = 2**16
 
 
 def fused_available() -> bool:

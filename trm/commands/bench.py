@@ -92,8 +92,8 @@ def add_parser(sub) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--repeats", type=positive_int, default=3)
     p.add_argument("--threads", type=positive_int, default=1, help="sim: torch and numba threads")
-    p.add_argument("--neural-vocab", type=positive_int, nargs="*", default=[32768],
-                   help="sim: vocabularies of the neural-family sampler comparison (none to skip)")
+    p.add_argument("--neural-vocab", type=positive_int, nargs="*", default=[],
+                   help="sim: also compare the neural family's samplers at these vocabularies (e.g. 32768)")
     p.add_argument("--neural-batch", type=positive_int, default=64)
     p.add_argument("--neural-T", type=positive_int, default=16)
     p.add_argument("--seed", type=int, default=0)
