@@ -10,6 +10,7 @@ times, are compared on a shared machine.
 from __future__ import annotations
 
 import os
+import resource
 import time
 import tracemalloc
 
@@ -193,5 +194,7 @@ def bench_exact(states: int = 64, vocab: int = 64, lengths=(4096, 65536), repeat
         for name in ("numpy_loop", "per_step_dp"):
             base = record[f"{name}_seconds"]
             record[f"speedup_vs_{name}"] = None if base is None else base / suite
+        # the process's resident-set high-water mark so far (pair, baselines and earlier rows included)
+        record["process_peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         records.append(record)
     return records

@@ -42,7 +42,8 @@ from numerics.enumeration import DEFAULT_BUDGET, enumeration_size, total_variati
 from numerics.errors import TRMInputError
 from numerics.pair import AutomatonPair, TabularPair, as_automaton
 from numerics.result import ExactQuantities
-from numerics.transition import forward_matrices, forward_matrix, sparse_forward_matrix, stacked_index
+from numerics.transition import (forward_matrices, forward_matrix, position_expectations, sparse_forward_matrix,
+                                 stacked_index)
 
 __all__ = ["as_automaton", "exact_quantities", "plan_exact", "ExactPlan", "DEFAULT_MAX_MEMORY",
            "DEFAULT_MAX_SECONDS"]
@@ -265,7 +266,7 @@ def _block_sweep(auto: AutomatonPair, B: int) -> _Sweep:
     tv = token_tv(roll, theta)
     infinite = np.isinf(kl)
     columns = [np.where(infinite, 0.0, kl), tv] + ([infinite.astype(np.float64)] if infinite.any() else [])
-    kl_pos, tv_pos, *hit = _per_position(auto.init, F_roll, columns, T, B)
+    kl_pos, tv_pos, *hit = position_expectations(auto.init, F_roll, columns, T, B)
     if hit:
         kl_pos[hit[0] > 0] = np.inf
 
@@ -276,40 +277,6 @@ def _block_sweep(auto: AutomatonPair, B: int) -> _Sweep:
     R = auto.reward
     return _Sweep(float(d @ R), float(d_theta @ R), float(e @ R), float(f @ R), _off_mass(g) if off else 0.0,
                   kl_pos, tv_pos, kl_max, kl_ctx, tv_max, tv_ctx)
-
-
-def _per_position(init: np.ndarray, F: np.ndarray, columns: list[np.ndarray], T: int, B: int) -> list[np.ndarray]:
-    """[init F^t · c for t < T] for each column c [S], as [T] arrays, by blocks of B positions.
-
-    H[:, j] = F^j c (j < B) and the block starts init F^(kB) are built by doubling; then
-    (block starts [T/B, S]) @ H [S, B] is position kB + j at [k, j]. Nothing of shape [T, S] exists.
-    """
-    S = F.shape[0]
-    m = len(columns)
-    H = np.empty((m, S, B))
-    H[:, :, 0] = np.stack(columns)
-    Fk, k = F, 1                       # Fk = F^k
-    while k < B:
-        H[:, :, k:2 * k] = Fk @ H[:, :, :k]
-        Fk = Fk @ Fk
-        k *= 2
-    FB = Fk if B > 1 else F            # F^B
-    nb = -(-T // B)
-    starts = np.empty((nb, S))
-    starts[0] = init
-    Gk, k = FB, 1                      # Gk = F^(kB)
-    while k < nb:
-        n = min(k, nb - k)
-        starts[k:k + n] = starts[:n] @ Gk
-        k += n
-        if k < nb:
-            Gk = Gk @ Gk
-    out = []
-    for i in range(m):
-        buf = np.empty((nb, B))
-        np.matmul(starts, H[i], out=buf)
-        out.append(buf.reshape(-1)[:T])
-    return out
 
 
 def _first_reach(init: np.ndarray, next_state: np.ndarray, support: np.ndarray, T: int) -> np.ndarray:

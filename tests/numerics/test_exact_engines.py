@@ -15,6 +15,7 @@ from numerics.errors import TRMInputError
 from numerics.exact import exact_quantities, plan_exact
 from numerics.generators import MismatchModel, random_automaton
 from numerics.pair import AutomatonPair
+from numerics.transition import position_expectations
 from tests.numerics.test_exact_vs_enumeration import _agree
 from tests.strategies import automaton_pairs, tabular_pairs
 from tests.tolerances import assert_close
@@ -80,12 +81,41 @@ def test_block_and_sequential_agree_at_long_T(T):
             _same(a, per_step_dp(pair), rtol=1e-9)
 
 
+def test_sparse_operators_give_the_same_numbers(monkeypatch):
+    """Automata too large for dense S×S operators are swept with CSR operators (forced here on small pairs)."""
+    homogeneous = _supports_broken(1, 40)
+    dependent = time_dependent_pair(5, 3, 40, seed=2)
+    dense = [exact_quantities(p, tv_seq_budget=0) for p in (homogeneous, dependent)]
+    monkeypatch.setattr(exact, "DENSE_STATE_LIMIT", 2)
+    monkeypatch.setattr(exact, "TIME_DEPENDENT_DENSE_LIMIT", 2)
+    assert plan_exact(homogeneous).method == "sequential"
+    for pair, reference in zip((homogeneous, dependent), dense):
+        _same(exact_quantities(pair, tv_seq_budget=0), reference, rtol=1e-13)
+
+
 def test_infinite_kl_is_positioned_and_named():
     pair = _supports_broken(0, 10)
     q = exact_quantities(pair, engine="block", tv_seq_budget=0)
     assert math.isinf(q.kl_tok_max) and q.kl_tok_max_context == "position t=5, state 4"
     assert np.all(np.isfinite(q.kl_pos_mean[:4])) and np.all(np.isinf(q.kl_pos_mean[4:]))
     assert q.theta_mass_off_roll_support > 0
+
+
+@pytest.mark.parametrize("T", [1, 2, 3, 17, 100])
+@pytest.mark.parametrize("B", [None, 1, 4, 256])
+def test_position_expectations_match_a_direct_loop(T, B):
+    rng = np.random.default_rng(T)
+    F = rng.dirichlet(np.ones(5), size=5)
+    init, columns = rng.dirichlet(np.ones(5)), [rng.random(5), rng.random(5)]
+    got = position_expectations(init, F, columns, T, B)
+    d, expected = init.copy(), []
+    for _ in range(T):
+        expected.append([d @ c for c in columns])
+        d = d @ F
+    assert all(g.shape == (T,) for g in got)
+    assert np.allclose(np.stack(got, axis=1), np.array(expected), rtol=1e-13, atol=0)
+    with pytest.raises(ValueError, match="power of two"):
+        position_expectations(init, F, columns, T, 3)
 
 
 def test_time_dependent_sweep_in_small_chunks_is_unchanged(monkeypatch):

@@ -22,13 +22,15 @@ def run(args) -> int:
     def human(p):
         _print_machine(p)
         print(f"{'S':>4} {'V':>4} {'T':>10} {'engine':>10} {'suite s':>9} {'ns/pos':>8} {'numpy loop s':>12} "
-              f"{'per-step DP s':>13} {'× loop':>7} {'× DP':>7} {'peak MiB':>8}")
+              f"{'per-step DP s':>13} {'× loop':>7} {'× DP':>7} {'peak MiB':>8} {'RSS MiB':>8}")
         opt = lambda v, f: "-" if v is None else format(v, f)
         for r in p["records"]:
             print(f"{r['S']:>4} {r['V']:>4} {r['T']:>10} {r['engine']:>10} {r['suite_seconds']:>9.4f} "
                   f"{r['ns_per_position']:>8.1f} {opt(r['numpy_loop_seconds'], '.4f'):>12} "
                   f"{opt(r['per_step_dp_seconds'], '.4f'):>13} {opt(r['speedup_vs_numpy_loop'], '.1f'):>7} "
-                  f"{opt(r['speedup_vs_per_step_dp'], '.1f'):>7} {r['suite_peak_bytes'] / 2**20:>8.1f}")
+                  f"{opt(r['speedup_vs_per_step_dp'], '.1f'):>7} {r['suite_peak_bytes'] / 2**20:>8.1f} "
+                  f"{r['process_peak_rss_bytes'] / 2**20:>8.0f}")
+        print("peak MiB: the engine's traced allocations (tracemalloc); RSS: the process's high-water mark so far")
 
     emit(payload, args.json, human)
     return 0
