@@ -81,13 +81,20 @@ def fused_available() -> bool:
 
 
 class StepTables:
-    """Everything one step reads, flat over rows r (a state, or t·S + state when time-dependent) and tokens:
-    alias tables (prob, alias) or CDFs of π_roll, π_θ and the coupling residual (π_θ − π_roll)⁺/D_TV,
-    accept = min(1, π_θ/π_roll), log_ratio = log π_θ − log π_roll, D_KL and D_TV per row, next_state [S·V].
-    numpy arrays; :meth:`torch` gives the same tables as tensors on a device (zero-copy on CPU)."""
+    """Everything one step reads, flat over rows r (a state, or t·S + state when time-dependent) and tokens,
+    packed so that one draw touches one cache line:
+        draw_roll, draw_theta, draw_res  [R·V, 2]  alias tables (prob, alias index) of π_roll, π_θ and the
+                                                   coupling residual (π_θ − π_roll)⁺/D_TV (empty without alias)
+        cdf_roll, cdf_theta, cdf_res     [R·V]     their CDFs (when the alias tables are too large to build)
+        token                            [R·V, 2]  (accept = min(1, π_θ/π_roll), log π_θ − log π_roll)
+        row                              [R, 2]    (D_KL(roll ‖ θ), D_TV) of the row's context
+        next_state                       [S·V]
+    with column views (``prob_roll``, ``alias_roll`` as int64, ``accept``, ``log_ratio``, ``kl_row``,
+    ``tv_row``). numpy arrays; :meth:`torch` gives the same tables as tensors on a device (zero-copy on CPU)."""
 
-    NAMES = ("prob_roll", "alias_roll", "prob_theta", "alias_theta", "prob_res", "alias_res",
-             "cdf_roll", "cdf_theta", "cdf_res", "accept", "log_ratio", "kl_row", "tv_row", "next_state")
+    NAMES = ("draw_roll", "draw_theta", "draw_res", "cdf_roll", "cdf_theta", "cdf_res", "token", "row", "next_state")
+    VIEWS = ("prob_roll", "alias_roll", "prob_theta", "alias_theta", "prob_res", "alias_res", "accept", "log_ratio",
+             "kl_row", "tv_row")
 
     def __init__(self, pair: AutomatonPair):
         V = pair.V
@@ -97,32 +104,31 @@ class StepTables:
         mass = residual.sum(axis=-1, keepdims=True)
         residual = np.where(mass > 0, residual / np.where(mass > 0, mass, 1.0), theta)
         self.use_alias = roll.shape[0] * V**2 <= ALIAS_BUILD_LIMIT
-        empty_f, empty_i = np.zeros(0), np.zeros(0, dtype=np.int64)
         for name, probs in (("roll", roll), ("theta", theta), ("res", residual)):
             if self.use_alias:
                 prob, alias = alias_tables(probs)
-                setattr(self, f"prob_{name}", prob.ravel())
-                setattr(self, f"alias_{name}", alias.ravel().astype(np.int64))
-                setattr(self, f"cdf_{name}", empty_f)
+                draw = np.stack([prob.ravel(), alias.ravel().astype(np.float64)], axis=1)
+                cdf = np.zeros(0)
             else:
-                setattr(self, f"prob_{name}", empty_f)
-                setattr(self, f"alias_{name}", empty_i)
-                setattr(self, f"cdf_{name}", _cdf(probs).ravel())
+                draw, cdf = np.zeros((0, 2)), _cdf(probs).ravel()
+            setattr(self, f"draw_{name}", draw)
+            setattr(self, f"cdf_{name}", cdf)
+            setattr(self, f"prob_{name}", draw[:, 0])
+            setattr(self, f"alias_{name}", draw[:, 1].astype(np.int64))
         with np.errstate(divide="ignore", invalid="ignore"):
-            self.log_ratio = (np.log(theta) - np.log(roll)).ravel()
-        self.accept = np.where(roll > 0, np.minimum(1.0, theta / np.where(roll > 0, roll, 1.0)), 0.0).ravel()
-        self.kl_row = token_kl(roll, theta)
-        self.tv_row = token_tv(roll, theta)
+            log_ratio = (np.log(theta) - np.log(roll)).ravel()
+        accept = np.where(roll > 0, np.minimum(1.0, theta / np.where(roll > 0, roll, 1.0)), 0.0).ravel()
+        self.token = np.stack([accept, log_ratio], axis=1)
+        self.row = np.stack([token_kl(roll, theta), token_tv(roll, theta)], axis=1)
+        self.accept, self.log_ratio = self.token[:, 0], self.token[:, 1]
+        self.kl_row, self.tv_row = self.row[:, 0], self.row[:, 1]
         self.next_state = np.ascontiguousarray(pair.next_state.reshape(-1), dtype=np.int64)
 
-    def arrays(self) -> tuple:
-        return tuple(getattr(self, name) for name in self.NAMES)
-
     def torch(self, device: torch.device) -> dict:
-        return {name: torch.as_tensor(getattr(self, name), device=device) for name in self.NAMES}
+        return {name: torch.as_tensor(getattr(self, name), device=device) for name in self.NAMES + self.VIEWS}
 
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in self.arrays())
+        return sum(getattr(self, name).nbytes for name in self.NAMES)
 
 
 class FiniteStateFamily:

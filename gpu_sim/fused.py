@@ -24,15 +24,16 @@ from numba import njit
 
 
 @njit(inline="always")
-def _alias(prob, alias, base, V, u):
-    """Alias draw from the row starting at ``base``: k = min(⌊uV⌋, V − 1), keep k when uV − k < prob, else alias."""
+def _alias(draw, base, V, u):
+    """Alias draw from the row starting at ``base`` of a packed (prob, alias) table: k = min(⌊uV⌋, V − 1),
+    keep k when uV − k < prob, else alias."""
     scaled = u * V
     k = np.int64(scaled)
     if k > V - 1:
         k = V - 1
-    if scaled - k < prob[base + k]:
+    if scaled - k < draw[base + k, 0]:
         return k
-    return alias[base + k]
+    return np.int64(draw[base + k, 1])
 
 
 @njit(inline="always")
@@ -49,9 +50,8 @@ def _inverse_cdf(cdf, base, V, u):
 
 
 @njit(nogil=True, cache=True)
-def finite_state_alias(t0, U, state_r, state_q, S, V, time_dependent,
-                       prob_roll, alias_roll, prob_theta, alias_theta, prob_res, alias_res,
-                       accept, log_ratio, kl_row, tv_row, next_state, lr_out, kl_out, tv_out):
+def finite_state_alias(t0, U, state_r, state_q, S, V, time_dependent, draw_roll, draw_theta, draw_res,
+                       token, row, next_state, lr_out, kl_out, tv_out):
     """Advance ``state_r``/``state_q`` [B] (in place) through τ = U.shape[0] positions starting at t0 with
     alias draws, writing ℓ, D_KL, D_TV of the roll-chain's contexts into the [τ, B] outputs."""
     tau = U.shape[0]
@@ -63,26 +63,26 @@ def finite_state_alias(t0, U, state_r, state_q, S, V, time_dependent,
             sq = state_q[b]
             row_r = sr + shift
             base = row_r * V
-            y = _alias(prob_roll, alias_roll, base, V, U[i, 0, b])
+            y = _alias(draw_roll, base, V, U[i, 0, b])
             u1 = U[i, 1, b]
             if sq == sr:
-                a = accept[base + y]
+                a = token[base + y, 0]
                 if u1 < a:
                     yq = y
                 else:
-                    yq = _alias(prob_res, alias_res, base, V, (u1 - a) / (1.0 - a))
+                    yq = _alias(draw_res, base, V, (u1 - a) / (1.0 - a))
             else:
-                yq = _alias(prob_theta, alias_theta, (sq + shift) * V, V, u1)
-            lr_out[i, b] = log_ratio[base + y]
-            kl_out[i, b] = kl_row[row_r]
-            tv_out[i, b] = tv_row[row_r]
+                yq = _alias(draw_theta, (sq + shift) * V, V, u1)
+            lr_out[i, b] = token[base + y, 1]
+            kl_out[i, b] = row[row_r, 0]
+            tv_out[i, b] = row[row_r, 1]
             state_r[b] = next_state[sr * V + y]
             state_q[b] = next_state[sq * V + yq]
 
 
 @njit(nogil=True, cache=True)
 def finite_state_cdf(t0, U, state_r, state_q, S, V, time_dependent, cdf_roll, cdf_theta, cdf_res,
-                     accept, log_ratio, kl_row, tv_row, next_state, lr_out, kl_out, tv_out):
+                     token, row, next_state, lr_out, kl_out, tv_out):
     """:func:`finite_state_alias` with inverse-CDF draws (tables too large for alias tables)."""
     tau = U.shape[0]
     B = U.shape[2]
@@ -96,26 +96,26 @@ def finite_state_cdf(t0, U, state_r, state_q, S, V, time_dependent, cdf_roll, cd
             y = _inverse_cdf(cdf_roll, base, V, U[i, 0, b])
             u1 = U[i, 1, b]
             if sq == sr:
-                a = accept[base + y]
+                a = token[base + y, 0]
                 if u1 < a:
                     yq = y
                 else:
                     yq = _inverse_cdf(cdf_res, base, V, (u1 - a) / (1.0 - a))
             else:
                 yq = _inverse_cdf(cdf_theta, (sq + shift) * V, V, u1)
-            lr_out[i, b] = log_ratio[base + y]
-            kl_out[i, b] = kl_row[row_r]
-            tv_out[i, b] = tv_row[row_r]
+            lr_out[i, b] = token[base + y, 1]
+            kl_out[i, b] = row[row_r, 0]
+            tv_out[i, b] = row[row_r, 1]
             state_r[b] = next_state[sr * V + y]
             state_q[b] = next_state[sq * V + yq]
 
 
 def finite_state_block(t0, U, state_r, state_q, S, V, time_dependent, use_alias, tables, lr_out, kl_out, tv_out):
     """One block of the step for :class:`gpu_sim.finite_state.StepTables` ``tables`` (alias or CDF draws)."""
-    shared = (tables.accept, tables.log_ratio, tables.kl_row, tables.tv_row, tables.next_state, lr_out, kl_out, tv_out)
+    shared = (tables.token, tables.row, tables.next_state, lr_out, kl_out, tv_out)
     if use_alias:
-        finite_state_alias(t0, U, state_r, state_q, S, V, time_dependent, tables.prob_roll, tables.alias_roll,
-                           tables.prob_theta, tables.alias_theta, tables.prob_res, tables.alias_res, *shared)
+        finite_state_alias(t0, U, state_r, state_q, S, V, time_dependent, tables.draw_roll, tables.draw_theta,
+                           tables.draw_res, *shared)
     else:
         finite_state_cdf(t0, U, state_r, state_q, S, V, time_dependent, tables.cdf_roll, tables.cdf_theta,
                          tables.cdf_res, *shared)
