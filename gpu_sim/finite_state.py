@@ -4,13 +4,20 @@ Exact laws, so Monte-Carlo estimates can be validated against the dynamic progra
 float64 (the laws are the exact ones); every per-context D_KL and D_TV is precomputed over the full
 vocabulary by :mod:`numerics.divergence` (exact per-context expectations, no sampling noise).
 
-Sampling: Walker/Vose alias tables (O(1) per draw; inverse CDF with torch.searchsorted for tables
-too large to build), uniforms drawn a block at a time from an explicit torch.Generator. The θ-chain is coupled to the roll-chain by a maximal coupling at every step where
-both chains sit in the same state: keep the roll token y with probability min(1, π_θ(y)/π_roll(y)),
-otherwise draw from the residual (π_θ − π_roll)⁺ / D_TV. Marginally the θ-chain follows π_θ exactly,
-and the chains stay together with probability 1 − D_TV per step (common random numbers for J(π_θ) −
-J(π_roll)). The inner loop over positions touches [B]-vectors and one [B, V] gather per draw; the
-per-token statistics are computed a block [τ, B] at a time.
+Sampling: Walker/Vose alias tables (O(1) per draw; inverse CDF for tables too large to build),
+two uniforms per token drawn a block U [τ, 2, B] at a time (on CPU from a numpy PCG64 generator
+seeded per chunk from the simulation's torch.Generator, on CUDA with torch.rand on the device). The
+θ-chain is coupled to the roll-chain by a maximal coupling at every step where both chains sit in the
+same state: keep the roll token y when u1 < a = min(1, π_θ(y)/π_roll(y)), otherwise draw from the
+residual (π_θ − π_roll)⁺ / D_TV with the rescaled uniform (u1 − a)/(1 − a). Marginally the θ-chain follows π_θ exactly, and the chains stay together with
+probability 1 − D_TV per step (common random numbers for J(π_θ) − J(π_roll)).
+
+One description of the step (:class:`StepTables` and the uniform block) has two executions: a fused
+compiled loop (:mod:`gpu_sim.fused`, numba, on CPU when numba is installed) and per-position torch
+ops over the batch (CUDA, and CPU without numba). Both read the same tables and, on CPU, the same
+uniforms, and so draw identical samples (on CUDA the uniforms come from the device's generator: the
+same law, another stream). The per-token statistics go to ``running.update`` a block [τ, B] at a
+time, with τ kept small enough on CPU that a block stays in cache.
 """
 from __future__ import annotations
 
@@ -18,6 +25,7 @@ import numpy as np
 import torch
 
 from numerics.divergence import token_chi2, token_kl, token_tv
+from numerics.errors import TRMInputError
 from numerics.pair import AutomatonPair
 
 
@@ -58,58 +66,147 @@ def _cdf(probs: np.ndarray) -> np.ndarray:
     return cdf
 
 
-class FiniteStateFamily:
-    name = "finite-state"
+#: On CPU, blocks hold at most this many (position, sequence) entries per statistic, so that the
+#: ~25 elementwise passes of ``running.update`` over a block run from cache.
+CPU_BLOCK_ELEMENTS = 2**16
 
-    def __init__(self, pair: AutomatonPair, device: torch.device):
-        if pair.T is None:
-            raise ValueError("the pair needs a horizon")
-        self.pair, self.device = pair, device
-        self.S, self.V = pair.S, pair.V
-        self.time_dependent = pair.time_dependent
-        roll = pair.roll.reshape(-1, self.V)
-        theta = pair.theta.reshape(-1, self.V)
+
+def fused_available() -> bool:
+    """Whether the compiled finite-state loop can run here (numba importable)."""
+    try:
+        import gpu_sim.fused  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class StepTables:
+    """Everything one step reads, flat over rows r (a state, or t·S + state when time-dependent) and tokens,
+    packed so that one draw touches one cache line:
+        draw_roll, draw_theta, draw_res  [R·V, 2]  alias tables (prob, alias index) of π_roll, π_θ and the
+                                                   coupling residual (π_θ − π_roll)⁺/D_TV (empty without alias)
+        cdf_roll, cdf_theta, cdf_res     [R·V]     their CDFs (when the alias tables are too large to build)
+        token                            [R·V, 2]  (accept = min(1, π_θ/π_roll), log π_θ − log π_roll)
+        row                              [R, 3]    (D_KL(roll ‖ θ), D_TV, χ²(θ ‖ roll)) of the row's context
+        next_state                       [S·V]
+    with column views (``prob_roll``, ``alias_roll`` as int64, ``accept``, ``log_ratio``, ``kl_row``,
+    ``tv_row``, ``chi2_row``). numpy arrays; :meth:`torch` gives the same tables as tensors on a device (zero-copy on CPU)."""
+
+    NAMES = ("draw_roll", "draw_theta", "draw_res", "cdf_roll", "cdf_theta", "cdf_res", "token", "row", "next_state")
+    VIEWS = ("prob_roll", "alias_roll", "prob_theta", "alias_theta", "prob_res", "alias_res", "accept", "log_ratio",
+             "kl_row", "tv_row", "chi2_row")
+
+    def __init__(self, pair: AutomatonPair):
+        V = pair.V
+        roll = pair.roll.reshape(-1, V)
+        theta = pair.theta.reshape(-1, V)
         residual = np.maximum(theta - roll, 0.0)
         mass = residual.sum(axis=-1, keepdims=True)
         residual = np.where(mass > 0, residual / np.where(mass > 0, mass, 1.0), theta)
-        with np.errstate(divide="ignore"):
-            log_roll, log_theta = np.log(roll), np.log(theta)
+        self.use_alias = roll.shape[0] * V**2 <= ALIAS_BUILD_LIMIT
+        for name, probs in (("roll", roll), ("theta", theta), ("res", residual)):
+            if self.use_alias:
+                prob, alias = alias_tables(probs)
+                draw = np.stack([prob.ravel(), alias.ravel().astype(np.float64)], axis=1)
+                cdf = np.zeros(0)
+            else:
+                draw, cdf = np.zeros((0, 2)), _cdf(probs).ravel()
+            setattr(self, f"draw_{name}", draw)
+            setattr(self, f"cdf_{name}", cdf)
+            setattr(self, f"prob_{name}", draw[:, 0])
+            setattr(self, f"alias_{name}", draw[:, 1].astype(np.int64))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_ratio = (np.log(theta) - np.log(roll)).ravel()
+        accept = np.where(roll > 0, np.minimum(1.0, theta / np.where(roll > 0, roll, 1.0)), 0.0).ravel()
+        self.token = np.stack([accept, log_ratio], axis=1)
+        self.row = np.stack([token_kl(roll, theta), token_tv(roll, theta), token_chi2(roll, theta)], axis=1)
+        self.accept, self.log_ratio = self.token[:, 0], self.token[:, 1]
+        self.kl_row, self.tv_row, self.chi2_row = self.row[:, 0], self.row[:, 1], self.row[:, 2]
+        self.next_state = np.ascontiguousarray(pair.next_state.reshape(-1), dtype=np.int64)
+
+    def torch(self, device: torch.device) -> dict:
+        return {name: torch.as_tensor(getattr(self, name), device=device) for name in self.NAMES + self.VIEWS}
+
+    def nbytes(self) -> int:
+        return sum(getattr(self, name).nbytes for name in self.NAMES)
+
+
+class FiniteStateFamily:
+    name = "finite-state"
+
+    def __init__(self, pair: AutomatonPair, device: torch.device, kernel: str = "auto"):
+        """``kernel``: "fused" (compiled loop, CPU only, needs numba), "torch" (per-position torch ops, any
+        device) or "auto" (fused on CPU when numba is installed, else torch)."""
+        if pair.T is None:
+            raise ValueError("the pair needs a horizon")
+        if kernel not in ("auto", "fused", "torch"):
+            raise TRMInputError(f"kernel = {kernel!r}: choose auto, fused or torch")
+        if kernel == "fused" and (device.type != "cpu" or not fused_available()):
+            raise TRMInputError(f"kernel = 'fused': needs the CPU and numba (pip install '.[fast]'); device is {device}"
+                                + ("" if fused_available() else ", numba is not installed"))
+        if kernel == "auto":
+            kernel = "fused" if device.type == "cpu" and fused_available() else "torch"
+        self.kernel = kernel
+        self.pair, self.device = pair, device
+        self.S, self.V = pair.S, pair.V
+        self.time_dependent = pair.time_dependent
+        self.tables = StepTables(pair)
+        self.use_alias = self.tables.use_alias
+        tt = self.tables.torch(device)
+        self.tt = tt
         t = lambda a, dtype=torch.float64: torch.as_tensor(np.ascontiguousarray(a), dtype=dtype, device=device)
-        self.cdf_roll, self.cdf_theta, self.cdf_residual = t(_cdf(roll)), t(_cdf(theta)), t(_cdf(residual))
-        self.p_roll, self.p_theta = t(roll).reshape(-1), t(theta).reshape(-1)
-        self.log_roll, self.log_theta = t(log_roll).reshape(-1), t(log_theta).reshape(-1)
-        self.kl_row, self.tv_row = t(token_kl(roll, theta)), t(token_tv(roll, theta))
-        self.chi2_row = t(token_chi2(roll, theta))       # χ²(θ ‖ roll) per row, for trm_chi2 and the χ² bounds
-        self.next_state = t(pair.next_state, torch.int64).reshape(-1)
+        # the laws themselves, for the per-step baseline (gpu_sim.baseline)
+        self.p_roll, self.p_theta = t(pair.roll).reshape(-1), t(pair.theta).reshape(-1)
+        self.next_state = tt["next_state"]
         self.reward = t(pair.reward)
         self.init_cdf = t(_cdf(pair.init))
-        accept = np.where(roll > 0, np.minimum(1.0, theta / np.where(roll > 0, roll, 1.0)), 0.0)
-        self.accept = t(accept).reshape(-1)
-        self.use_alias = roll.shape[0] * self.V**2 <= ALIAS_BUILD_LIMIT
-        if self.use_alias:
-            self.alias = {}
-            for name, probs in (("roll", roll), ("theta", theta), ("residual", residual)):
-                prob, alias = alias_tables(probs)
-                self.alias[name] = (t(prob).reshape(-1), t(alias, torch.int64).reshape(-1))
 
     def state_bytes(self) -> int:
-        tensors = (self.cdf_roll, self.cdf_theta, self.cdf_residual, self.p_roll, self.p_theta, self.log_roll,
-                   self.log_theta, self.kl_row, self.tv_row, self.next_state, self.reward)
-        return sum(x.numel() * x.element_size() for x in tensors)
+        return self.tables.nbytes() + sum(x.numel() * x.element_size()
+                                          for x in (self.p_roll, self.p_theta, self.reward, self.init_cdf))
 
-    def _row(self, state: torch.Tensor, t: int) -> torch.Tensor:
-        return state + t * self.S if self.time_dependent else state
-
-    def _draw(self, name: str, rows: torch.Tensor, base: torch.Tensor, k: torch.Tensor, frac: torch.Tensor,
-              u: torch.Tensor) -> torch.Tensor:
-        """One token per row from table ``name``: alias draw from the column k = ⌊uV⌋ and the fraction
-        uV − k (``base`` = rows·V), or an inverse-CDF draw from u when no alias table was built."""
+    def _draw(self, name: str, rows: torch.Tensor, u: torch.Tensor, k: torch.Tensor | None = None,
+              frac: torch.Tensor | None = None) -> torch.Tensor:
+        """One token per row from table ``name`` (roll, theta, res): the alias draw from k = min(⌊uV⌋, V − 1)
+        and the fraction uV − k (``k``, ``frac`` when precomputed for the block), or the inverse-CDF draw
+        from u; as in :mod:`gpu_sim.fused`."""
+        V, tt = self.V, self.tt
         if not self.use_alias:
-            cdf = {"roll": self.cdf_roll, "theta": self.cdf_theta, "residual": self.cdf_residual}[name]
-            return torch.searchsorted(cdf[rows], u.unsqueeze(1), right=True).squeeze(1)
-        prob, alias = self.alias[name]
-        flat = base + k
-        return torch.where(frac < prob[flat], k, alias[flat])
+            cdf = tt["cdf_" + name].view(-1, V)
+            return torch.searchsorted(cdf[rows], u.unsqueeze(1), right=True).squeeze(1).clamp_(max=V - 1)
+        if k is None:
+            scaled = u * V
+            k = scaled.long().clamp_(max=V - 1)
+            frac = scaled - k
+        flat = rows * V + k
+        return torch.where(frac < tt["prob_" + name][flat], k, tt["alias_" + name][flat])
+
+    def _torch_block(self, t0: int, U: torch.Tensor, state_r: torch.Tensor, state_q: torch.Tensor):
+        """The step of :mod:`gpu_sim.fused` as torch ops over the batch, position by position."""
+        tau = U.shape[0]
+        S, V, tt = self.S, self.V, self.tt
+        accept, next_state = tt["accept"], tt["next_state"]
+        scaled = U * V
+        K = scaled.long().clamp_(max=V - 1)
+        F = scaled - K
+        rows = torch.empty((tau, U.shape[2]), dtype=torch.int64, device=self.device)
+        tokens = torch.empty_like(rows)
+        for i in range(tau):
+            shift = (t0 + i) * S if self.time_dependent else 0
+            row_r = state_r + shift if shift else state_r
+            y = self._draw("roll", row_r, U[i, 0], K[i, 0], F[i, 0])
+            u1 = U[i, 1]
+            a = accept[row_r * V + y]
+            keep = u1 < a
+            u_res = torch.where(keep, torch.zeros_like(u1), (u1 - a) / (1.0 - a))
+            y_coupled = torch.where(keep, y, self._draw("res", row_r, u_res))
+            y_free = self._draw("theta", state_q + shift if shift else state_q, u1, K[i, 1], F[i, 1])
+            y_q = torch.where(state_q == state_r, y_coupled, y_free)
+            rows[i], tokens[i] = row_r, y
+            state_r = next_state[state_r * V + y]
+            state_q = next_state[state_q * V + y_q]
+        return (tt["log_ratio"][rows * V + tokens], tt["kl_row"][rows], tt["tv_row"][rows], tt["chi2_row"][rows],
+                state_r, state_q)
 
     def run_chunk(self, batch: int, T: int, running, generator: torch.Generator, block: int = 256):
         """Sample ``batch`` sequences of length T, feeding ``running`` block by block.
@@ -118,31 +215,33 @@ class FiniteStateFamily:
         u0 = torch.rand(batch, generator=generator, dtype=torch.float64, device=dev)
         state_r = torch.searchsorted(self.init_cdf, u0, right=True)
         state_q = state_r.clone()
+        if self.kernel == "fused":
+            block = max(1, min(block, CPU_BLOCK_ELEMENTS // batch))
+        if self.kernel == "fused":
+            from gpu_sim.fused import finite_state_block
+
+            sr, sq = state_r.numpy(), state_q.numpy()
+            outs = [np.empty((block, batch)) for _ in range(4)]
+        if dev.type == "cpu":
+            rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=generator)))
+            U_buffer = np.empty((block, 2, batch))
         running.start_chunk(batch)
         t = 0
         while t < T:
             tau = min(block, running.next_boundary(t) - t)
-            U = torch.rand((tau, 3, batch), generator=generator, dtype=torch.float64, device=dev)
-            scaled = U * self.V
-            K = scaled.long().clamp_(max=self.V - 1)
-            F = scaled - K
-            rows = torch.empty((tau, batch), dtype=torch.int64, device=dev)
-            tokens = torch.empty((tau, batch), dtype=torch.int64, device=dev)
-            for i in range(tau):
-                row_r = self._row(state_r, t + i)
-                row_q = self._row(state_q, t + i)
-                base_r = row_r * self.V
-                y = self._draw("roll", row_r, base_r, K[i, 0], F[i, 0], U[i, 0])
-                keep = U[i, 1] < self.accept[base_r + y]
-                y_coupled = torch.where(keep, y, self._draw("residual", row_r, base_r, K[i, 2], F[i, 2], U[i, 2]))
-                y_free = self._draw("theta", row_q, row_q * self.V, K[i, 2], F[i, 2], U[i, 2])
-                y_q = torch.where(state_q == state_r, y_coupled, y_free)
-                rows[i], tokens[i] = row_r, y
-                state_r = self.next_state[state_r * self.V + y]
-                state_q = self.next_state[state_q * self.V + y_q]
-            flat = rows * self.V + tokens
-            running.update(self.log_theta[flat] - self.log_roll[flat], self.kl_row[rows], self.tv_row[rows],
-                           chi2=self.chi2_row[rows])
+            if dev.type == "cpu":
+                U = torch.from_numpy(rng.random(out=U_buffer[:tau]))
+            else:
+                U = torch.rand((tau, 2, batch), generator=generator, dtype=torch.float64, device=dev)
+            if self.kernel == "fused":
+                lr, kl, tv, chi2 = (o[:tau] for o in outs)
+                finite_state_block(t, U.numpy(), sr, sq, self.S, self.V, self.time_dependent, self.use_alias,
+                                   self.tables, lr, kl, tv, chi2)
+                running.update(torch.from_numpy(lr), torch.from_numpy(kl), torch.from_numpy(tv),
+                               chi2=torch.from_numpy(chi2))
+            else:
+                lr, kl, tv, chi2, state_r, state_q = self._torch_block(t, U, state_r, state_q)
+                running.update(lr, kl, tv, chi2=chi2)
             t += tau
         running.end_chunk()
         return self.reward[state_r], self.reward[state_q]

@@ -8,9 +8,15 @@ Gaussian noise of relative scale ``stale_sigma`` on the output layer). Per-conte
 χ²(θ ‖ roll) are exact over the whole vocabulary (computed in float32 from full log-probabilities as
 Σ p (expm1(d) − d), d = log q − log p, every term ≥ 0; accumulated in float64).
 
-Sampling uses torch.multinomial with an explicit generator. The θ-chain (for J(π_θ)) is coupled to
-the roll-chain by a per-step maximal coupling while their histories agree, and runs on its own
-afterwards. Reward: the share of tokens in the target set {v < V·target_fraction}, in [0, 1].
+Sampling is by single-uniform inverse CDF (:func:`inverse_cdf_sample`: a float64 cumulative sum and
+a binary search per row, one uniform per draw from an explicit torch.Generator), a stream of three
+uniforms [3, B] per position: u0 draws y ~ π_roll, u1 decides the coupling, u2 draws the θ-chain's
+token when it differs. The θ-chain (for J(π_θ)) is coupled to the roll-chain by a per-step maximal
+coupling while their histories agree (keep y when u1 < min(1, π_θ(y)/π_roll(y)), else draw from the
+residual (π_θ − π_roll)⁺), and runs on its own afterwards; the residual and the free θ-chain's law
+are formed only for the rows that need them. ``sampler = "multinomial"`` keeps the earlier
+torch.multinomial draws over the whole batch (the benchmark's reference). Reward: the share of
+tokens in the target set {v < V·target_fraction}, in [0, 1].
 """
 from __future__ import annotations
 
@@ -65,8 +71,19 @@ def rollout_noise(mismatch: MismatchModel, logits: torch.Tensor, generator: torc
     return logits / mismatch.tau
 
 
+def inverse_cdf_sample(probs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """One token per row of ``probs`` [n, V] (non-negative, any positive total) from uniforms ``u`` [n]
+    in [0, 1): the first v with Σ_(w≤v) p_w > u·Σ_w p_w, the sums in float64. A token of probability 0
+    is drawn only if u·Σ rounds up to the total (probability ≤ 2^−53 per draw)."""
+    cdf = torch.cumsum(probs, -1, dtype=torch.float64)
+    x = (u.to(torch.float64) * cdf[:, -1]).unsqueeze(1)
+    return torch.searchsorted(cdf, x, right=True).squeeze(1).clamp_(max=probs.shape[-1] - 1)
+
+
 class NeuralFamily:
     name = "neural"
+    #: "inverse_cdf" (single uniform per draw) or "multinomial" (torch.multinomial, the earlier sampler)
+    sampler = "inverse_cdf"
 
     def __init__(self, vocab: int = 256, hidden: int = 64, *, device: torch.device, seed: int = 0,
                  rollout_dtype: torch.dtype = torch.bfloat16, mismatch: MismatchModel = MismatchModel("none"),
@@ -136,7 +153,12 @@ class NeuralFamily:
                 logits_r = rollout_noise(self.mismatch, self.roll_model.logits(h_r).float(), generator)
                 logp = torch.log_softmax(logits_r, -1)
                 logq = torch.log_softmax(self.theta_model.logits(h_t), -1)
-                y = torch.multinomial(logp.exp(), 1, generator=generator).squeeze(1)
+                if self.sampler == "multinomial":
+                    u = None
+                    y = torch.multinomial(logp.exp(), 1, generator=generator).squeeze(1)
+                else:
+                    u = torch.rand((3, batch), generator=generator, dtype=torch.float64, device=dev)
+                    y = inverse_cdf_sample(logp.exp(), u[0])
                 p_y = logp.gather(1, y[:, None]).squeeze(1)
                 q_y = logq.gather(1, y[:, None]).squeeze(1)
                 kl, tv = kl_tv_from_log_probs(logp, logq)
@@ -148,14 +170,7 @@ class NeuralFamily:
                 sup["nan"] |= torch.isnan(logp).any() | torch.isnan(logq).any()
                 lr_b[i], kl_b[i], tv_b[i] = (q_y - p_y).double(), kl.double(), tv.double()
                 chi2_b[i] = chi2_from_log_probs(logp, logq).double()
-                # θ-chain: maximal coupling while the histories agree, its own law afterwards
-                keep = torch.rand(batch, generator=generator, device=dev) < torch.exp(q_y - p_y).clamp(max=1.0)
-                residual = (logq.exp() - logp.exp()).clamp(min=0.0)
-                residual = torch.where(residual.sum(-1, keepdim=True) > 0, residual, logq.exp())
-                y_coupled = torch.where(keep, y, torch.multinomial(residual, 1, generator=generator).squeeze(1))
-                own = torch.log_softmax(self.theta_model.logits(h_q), -1).exp()
-                y_free = torch.multinomial(own, 1, generator=generator).squeeze(1)
-                y_q = torch.where(together, y_coupled, y_free)
+                y_q = self._theta_token(y, p_y, q_y, logp, logq, h_q, together, u, generator)
                 together &= y_q == y
                 hits_r += (y < self.target).double()
                 hits_q += (y_q < self.target).double()
@@ -171,3 +186,37 @@ class NeuralFamily:
             raise TRMInputError("the neural family's log-probabilities became NaN (float32 overflow of the logits); "
                                 "lower --logit-scale, --sigma, --flip-sigma or raise --tau")
         return hits_r / T, hits_q / T
+
+    def _theta_token(self, y, p_y, q_y, logp, logq, h_q, together, u, generator):
+        """The θ-chain's token: maximal coupling with the roll-chain's y while the histories agree
+        (keep y with probability min(1, π_θ(y)/π_roll(y)), else a draw from (π_θ − π_roll)⁺), and a draw
+        from its own law π_θ(·|h_q) afterwards."""
+        if self.sampler == "multinomial":
+            keep = torch.rand(y.shape[0], generator=generator, device=y.device) < torch.exp(q_y - p_y).clamp(max=1.0)
+            residual = (logq.exp() - logp.exp()).clamp(min=0.0)
+            residual = torch.where(residual.sum(-1, keepdim=True) > 0, residual, logq.exp())
+            y_coupled = torch.where(keep, y, torch.multinomial(residual, 1, generator=generator).squeeze(1))
+            own = torch.log_softmax(self.theta_model.logits(h_q), -1).exp()
+            y_free = torch.multinomial(own, 1, generator=generator).squeeze(1)
+            return torch.where(together, y_coupled, y_free)
+        keep = u[1] < torch.exp(q_y - p_y).clamp(max=1.0).double()
+        if y.device.type != "cpu":
+            # on an accelerator, draw for every row (no data-dependent shapes, so no host sync per step)
+            q_all, p_all = logq.exp(), logp.exp()
+            residual = (q_all - p_all).clamp(min=0.0)
+            residual = torch.where(residual.sum(-1, keepdim=True) > 0, residual, q_all)
+            y_res = inverse_cdf_sample(residual, u[2])
+            y_own = inverse_cdf_sample(torch.softmax(self.theta_model.logits(h_q), -1), u[2])
+            return torch.where(together, torch.where(keep, y, y_res), y_own)
+        y_q = y.clone()
+        redraw = (together & ~keep).nonzero().squeeze(1)
+        if redraw.numel():
+            q_rows, p_rows = logq[redraw].exp(), logp[redraw].exp()
+            residual = (q_rows - p_rows).clamp(min=0.0)
+            residual = torch.where(residual.sum(-1, keepdim=True) > 0, residual, q_rows)
+            y_q[redraw] = inverse_cdf_sample(residual, u[2, redraw])
+        apart = (~together).nonzero().squeeze(1)
+        if apart.numel():
+            own = torch.softmax(self.theta_model.logits(h_q[apart]), -1)
+            y_q[apart] = inverse_cdf_sample(own, u[2, apart])
+        return y_q

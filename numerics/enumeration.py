@@ -10,13 +10,14 @@ base V with the first token most significant (the tabular format's order).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from numerics.divergence import expectation_with_inf, kl_from_log_ratio, token_kl, token_tv
 from numerics.errors import TRMInputError
-from numerics.pair import AutomatonPair, TabularPair
+from numerics.pair import AutomatonPair, TabularPair, as_automaton
 from numerics.bounds import pinsker_cap
 from numerics.result import ExactQuantities
 
@@ -24,9 +25,12 @@ from numerics.result import ExactQuantities
 DEFAULT_BUDGET = 2**22
 
 
-def enumeration_size(pair: AutomatonPair) -> int:
-    """X·V^T·T, the number of (prompt, sequence, position) elements enumeration touches."""
+def enumeration_size(pair: AutomatonPair) -> int | float:
+    """X·V^T·T, the number of (prompt, sequence, position) elements enumeration touches; +inf when
+    V^T exceeds 2^256 (beyond any budget, and not worth forming as an integer of T·log2 V bits)."""
     X = int(np.count_nonzero(pair.init > 0))
+    if pair.V > 1 and pair.T * math.log2(pair.V) > 256:
+        return math.inf
     return X * pair.V**pair.T * pair.T
 
 
@@ -48,14 +52,13 @@ class SequenceTable:
 
 def enumerate_sequences(pair: AutomatonPair | TabularPair, T: int | None = None,
                         budget: int = DEFAULT_BUDGET) -> SequenceTable:
-    from numerics.exact import as_automaton
-
     auto = as_automaton(pair, T)
     T, V = auto.T, auto.V
     size = enumeration_size(auto)
     if size > budget:
+        shown = f"{size:,}" if math.isfinite(size) else "more than 2^256"
         raise TRMInputError(
-            f"enumeration needs X·V^T·T = {size:,} elements (V = {V}, T = {T}), beyond the budget of "
+            f"enumeration needs X·V^T·T = {shown} elements (V = {V}, T = {T}), beyond the budget of "
             f"{budget:,}; use the dynamic programme instead (D_TV^seq is then reported as unavailable)"
         )
     prompt_states = np.flatnonzero(auto.init > 0)
@@ -127,8 +130,6 @@ def exact_by_enumeration(pair: AutomatonPair | TabularPair, T: int | None = None
     ``reward`` ([X, V^T], optional) replaces the pair's reward with an arbitrary function of the
     whole sequence (X = prompts with positive probability, in the order of ``prompt_states``).
     """
-    from numerics.exact import as_automaton
-
     auto = as_automaton(pair, T)
     table = enumerate_sequences(auto, budget=budget)
     R = table.reward if reward is None else np.asarray(reward, dtype=np.float64)
@@ -197,8 +198,6 @@ def worst_case_error(pair: AutomatonPair | TabularPair, T: int | None = None,
     so sup_R Error = E_roll[f⁺] = ½ E_roll|f| = −inf_R Error. Valid when π_θ puts no mass outside
     π_roll's support (theta_mass_off_roll_support = 0); refused otherwise.
     """
-    from numerics.exact import as_automaton
-
     auto = as_automaton(pair, T)
     table = enumerate_sequences(auto, budget=budget)
     P_roll, P_theta = _weights(table)

@@ -303,6 +303,15 @@ def tabular_to_automaton(pair: TabularPair) -> AutomatonPair:
     return AutomatonPair(init, next_state, roll, theta, reward, T, describe_state)
 
 
+def as_automaton(pair: "AutomatonPair | TabularPair", T: int | None = None) -> AutomatonPair:
+    """Either representation as an automaton with a definite horizon T (both exact engines start here)."""
+    if isinstance(pair, TabularPair):
+        if T is not None and T != pair.T:
+            raise TRMInputError(f"--T {T} is inconsistent with the tabular pair, whose shapes imply T = {pair.T}")
+        return tabular_to_automaton(pair)
+    return pair.with_horizon(T)
+
+
 def sequence_digits(index: int, V: int, length: int) -> tuple[int, ...]:
     """Tokens of the sequence with base-V number ``index`` (first token most significant)."""
     digits = []

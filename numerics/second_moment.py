@@ -84,23 +84,21 @@ def tilted_weights(roll: np.ndarray, theta: np.ndarray) -> dict[str, np.ndarray]
 def _off_support_reachable(auto: AutomatonPair) -> bool:
     """Whether π_θ puts mass on a token π_roll cannot emit, at a context reachable under both
     policies along one path (so that P^θ has mass outside P^roll's support)."""
-    from numerics.exact import _reachability
+    from numerics.exact import reachable_max
 
     off = (auto.roll <= 0) & (auto.theta > 0)
     if not off.any():
         return False
-    both = _reachability(auto, np.where(auto.roll > 0, auto.theta, 0.0))
-    off_ctx = off.any(axis=-1)
-    table = off_ctx if off_ctx.ndim == 2 else np.broadcast_to(off_ctx, both.shape)
-    return bool((both & table).any())
+    both = (auto.roll > 0) & (auto.theta > 0)
+    hit, _ = reachable_max(auto, off.any(axis=-1).astype(np.float64), [both])
+    return hit > 0
 
 
 def chi2_tok_max(auto: AutomatonPair) -> tuple[float, str]:
     """(χ²_max, its context) over contexts reachable under either policy (THEORY §3's "reachable")."""
-    from numerics.exact import _argmax_context, _reachability
+    from numerics.exact import reachable_max
 
-    reach = _reachability(auto, auto.roll) | _reachability(auto, auto.theta)
-    return _argmax_context(auto, token_chi2_table(auto), reach)
+    return reachable_max(auto, token_chi2_table(auto), [auto.roll > 0, auto.theta > 0])
 
 
 def second_moment_dp(pair: AutomatonPair | TabularPair, T: int | None = None) -> SecondMoment:

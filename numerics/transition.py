@@ -5,8 +5,15 @@ For a next-token table P_t[s, v] and the transition table n[s, v], the operator 
     backward (pull):  f_t(s)      = Σ_v P_t(s, v) f_{t+1}(n(s, v))               (value functions)
 Time-homogeneous laws are assembled once into an S×S matrix (dense when small, CSR otherwise),
 so each step is one matrix-vector product; time-dependent laws gather/scatter per step.
+
+The exact engine (:mod:`numerics.exact`) works with the forward matrices F[s, s'] of row vectors,
+d_(t+1) = d_t F: :func:`forward_matrix` (one law, or a signed difference of laws), its per-chunk
+stack :func:`forward_matrices` and CSR form :func:`sparse_forward_matrix`, and
+:func:`position_expectations`, every E_(d_t)[c] for t < T of a homogeneous operator by √T-blocks.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import scipy.sparse as sp
@@ -52,3 +59,82 @@ class TransitionOperator:
         if self.homogeneous:
             return np.asarray((self.matrix @ F_next.T).T)
         return np.einsum("tsv,tsv->ts", self.probs[: F_next.shape[0]], F_next[:, self.next_state])
+
+
+def forward_matrix(next_state: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Dense F[s, s'] = Σ_(v : n(s,v) = s') w[s, v] for ``weights`` [S, V] (signed weights allowed).
+
+    With w = π(·|s) this is the row-stochastic operator of one step, d_(t+1) = d_t F (row vectors);
+    with w = π_θ − π_roll it is the difference operator D = F^θ − F^roll, built from the
+    differences of the probabilities (no cancellation between two assembled matrices).
+    """
+    S = next_state.shape[0]
+    index = (np.arange(S)[:, None] * S + next_state).ravel()
+    return np.bincount(index, weights=weights.ravel(), minlength=S * S).reshape(S, S)
+
+
+def stacked_index(next_state: np.ndarray, C: int) -> np.ndarray:
+    """Flat positions (c·S + s)·S + n(s, v) of the entries of a [C, S, S] stack, for :func:`forward_matrices`.
+    The index of a shorter stack is a prefix of a longer one's."""
+    S = next_state.shape[0]
+    return ((np.arange(C)[:, None, None] * S + np.arange(S)[None, :, None]) * S + next_state[None]).ravel()
+
+
+def forward_matrices(next_state: np.ndarray, weights: np.ndarray, index: np.ndarray | None = None) -> np.ndarray:
+    """[C, S, S] stack of :func:`forward_matrix` for time-dependent ``weights`` [C, S, V], one bincount
+    (``index`` from :func:`stacked_index` for at least C positions, reused across calls)."""
+    C, S, V = weights.shape
+    index = stacked_index(next_state, C) if index is None else index[: C * S * V]
+    return np.bincount(index, weights=weights.ravel(), minlength=C * S * S).reshape(C, S, S)
+
+
+def sparse_forward_matrix(next_state: np.ndarray, weights: np.ndarray) -> sp.csr_matrix:
+    """:func:`forward_matrix` as CSR, for automata with too many states for a dense S×S matrix."""
+    S, V = next_state.shape
+    rows = np.repeat(np.arange(S), V)
+    matrix = sp.csr_matrix((weights.ravel(), (rows, next_state.ravel())), shape=(S, S))
+    matrix.sum_duplicates()
+    return matrix
+
+
+def position_expectations(init: np.ndarray, F: np.ndarray, columns: list[np.ndarray], T: int,
+                          B: int | None = None) -> list[np.ndarray]:
+    """[init F^t · c for t < T] for each column c [S], as [T] arrays, by blocks of B positions
+    (default B = 2^⌈log2(T)/2⌉ ≈ √T, a power of two): E_(d_t)[c] for the distributions d_t = init F^t
+    of a time-homogeneous dense operator F [S, S] (or any tilted operator, e.g. Σ_v π_θ²/π_roll for
+    second moments).
+
+    H[:, j] = F^j c (j < B) and the block starts init F^(kB) are built by doubling; then
+    (block starts [T/B, S]) @ H [S, B] is position kB + j at [k, j]: O(S³ log T + T·S) work, O(T + √T·S)
+    memory, nothing of shape [T, S]. Entries are sums of non-negative terms when F, init and c are.
+    """
+    if B is None:
+        B = 1 << math.ceil(math.log2(T) / 2) if T > 1 else 1
+    if B & (B - 1):
+        raise ValueError(f"B = {B}: the block length must be a power of two")
+    S = F.shape[0]
+    m = len(columns)
+    H = np.empty((m, S, B))
+    H[:, :, 0] = np.stack(columns)
+    Fk, k = F, 1                       # Fk = F^k
+    while k < B:
+        H[:, :, k:2 * k] = Fk @ H[:, :, :k]
+        Fk = Fk @ Fk
+        k *= 2
+    FB = Fk if B > 1 else F            # F^B
+    nb = -(-T // B)
+    starts = np.empty((nb, S))
+    starts[0] = init
+    Gk, k = FB, 1                      # Gk = F^(kB)
+    while k < nb:
+        n = min(k, nb - k)
+        starts[k:k + n] = starts[:n] @ Gk
+        k += n
+        if k < nb:
+            Gk = Gk @ Gk
+    out = []
+    for i in range(m):
+        buf = np.empty((nb, B))
+        np.matmul(starts, H[i], out=buf)
+        out.append(buf.reshape(-1)[:T])
+    return out

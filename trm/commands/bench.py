@@ -11,43 +11,47 @@ def run(args) -> int:
         return _bench_sim(args)
     if args.what != "exact":
         raise TRMInputError(f"bench {args.what!r}: unknown benchmark; choose 'exact' or 'sim'")
-    from numerics.benchmarks import bench_exact
-    from numerics.validation import check_memory, check_time, dp_bytes, dp_seconds
+    from numerics.benchmarks import bench_exact, roofline, thread_settings
 
-    memory_limit, time_limit = limits(args)
-    vocabs, lengths = args.vocab or [64], args.T or [4096, 16384, 65536]
-    for V in vocabs:
-        check_memory(dp_bytes(args.states, V, max(lengths), False), memory_limit,
-                     f"the exact benchmark (--states {args.states}, --vocab {V}, --T {max(lengths):,})")
-    check_time(sum(dp_seconds(args.states, V, T, False) for V in vocabs for T in lengths) * args.repeats * 2,
-               time_limit, "the exact benchmark (every --vocab × --T × --repeats)")
-    records = []
-    for V in vocabs:
-        group = bench_exact(args.states, V, lengths, args.repeats, args.seed)
-        base = group[0]
-        for r in group:
-            r["time_ratio_vs_first"] = r["seconds"] / base["seconds"]
-            r["length_ratio_vs_first"] = r["T"] / base["T"]
-        records += group
-    payload = {"benchmark": "exact dynamic programme", "records": records}
+    records = [r for V in (args.vocab or [64])
+               for r in bench_exact(args.states, V, args.T or [4096, 65536, 1048576, 10**7], args.repeats, args.seed,
+                                    time_dependent=args.time_dependent, baseline_max_T=args.baseline_max_T)]
+    payload = {"benchmark": "exact engine vs a vectorised numpy loop and the per-step DP",
+               "threads": thread_settings(), "roofline": roofline(), "records": records}
 
     def human(p):
-        print(f"{'S':>5} {'V':>5} {'T':>8} {'seconds':>9} {'ns/position':>12} {'time ×':>8} {'T ×':>6}")
+        _print_machine(p)
+        print(f"{'S':>4} {'V':>4} {'T':>10} {'engine':>10} {'suite s':>9} {'ns/pos':>8} {'numpy loop s':>12} "
+              f"{'per-step DP s':>13} {'× loop':>7} {'× DP':>7} {'peak MiB':>8} {'RSS MiB':>8}")
+        opt = lambda v, f: "-" if v is None else format(v, f)
         for r in p["records"]:
-            print(f"{r['S']:>5} {r['V']:>5} {r['T']:>8} {r['seconds']:>9.3f} {r['ns_per_position']:>12.0f} "
-                  f"{r['time_ratio_vs_first']:>8.2f} {r['length_ratio_vs_first']:>6.0f}")
+            print(f"{r['S']:>4} {r['V']:>4} {r['T']:>10} {r['engine']:>10} {r['suite_seconds']:>9.4f} "
+                  f"{r['ns_per_position']:>8.1f} {opt(r['numpy_loop_seconds'], '.4f'):>12} "
+                  f"{opt(r['per_step_dp_seconds'], '.4f'):>13} {opt(r['speedup_vs_numpy_loop'], '.1f'):>7} "
+                  f"{opt(r['speedup_vs_per_step_dp'], '.1f'):>7} {r['suite_peak_bytes'] / 2**20:>8.1f} "
+                  f"{r['process_peak_rss_bytes'] / 2**20:>8.0f}")
+        print("peak MiB: the engine's traced allocations (tracemalloc); RSS: the process's high-water mark so far")
 
     emit(payload, args.json, human)
     return 0
 
 
+def _print_machine(p) -> None:
+    threads = ", ".join(f"{k}={v}" for k, v in p["threads"].items())
+    roof = p["roofline"]
+    print(f"threads: {threads}")
+    print(f"roofline (same run): GEMM {roof['gemm_GFLOPs']:.1f} GFLOP/s (n = {roof['gemm_n']}), "
+          f"copy {roof['copy_GBps']:.1f} GB/s ({roof['copy_MiB']} MiB)")
+
+
 def _bench_sim(args) -> int:
-    from gpu_sim.bench import bench_sim
+    from gpu_sim.bench import bench_neural, bench_sim, roofline, set_threads, thread_settings
     from gpu_sim.device import resolve_device
     from numerics.validation import check_memory, check_time, simulation_bytes, simulation_seconds
 
     device = resolve_device(args.device)
     memory_limit, time_limit = limits(args)
+    set_threads(args.threads)
     grid = [(b, t, v) for b in args.batch for t in (args.T or [4096]) for v in (args.vocab or [64, 256])]
     seconds = 0.0
     for b, t, v in grid:
@@ -56,19 +60,32 @@ def _bench_sim(args) -> int:
         baseline_tokens = b * min(t, args.baseline_T)
         seconds += simulation_seconds(tokens=b * t, V=v, cuda=device.type == "cuda") + baseline_tokens * v / 2e7
     check_time(seconds, time_limit, "the simulator benchmark (every --batch × --T × --vocab, with the baseline)")
-    records = bench_sim(device, grid, states=args.states, baseline_T=args.baseline_T, seed=args.seed)
-    payload = {"benchmark": "finite-state simulator vs per-step baseline", "records": records}
+    records = bench_sim(device, grid, states=args.states, baseline_T=args.baseline_T, seed=args.seed,
+                        repeats=args.repeats)
+    payload = {"benchmark": "finite-state simulator vs torch ops, a numpy loop and torch.distributions",
+               "threads": thread_settings(), "roofline": roofline(device), "records": records}
+    if args.neural_vocab:
+        payload["neural"] = [bench_neural(device, vocab=v, batch=args.neural_batch, T=args.neural_T, seed=args.seed,
+                                          repeats=args.repeats) for v in args.neural_vocab]
 
     def human(p):
-        print(f"{'device':<8} {'batch':>6} {'T':>7} {'V':>6} {'fast tok/s':>12} {'baseline tok/s':>15} {'speedup':>8} "
-              f"{'device MB':>9} {'RSS MB':>7}")
+        _print_machine(p)
+        opt = lambda v, f: "-" if v is None else format(v, f)
+        print(f"{'device':<7} {'kernel':<6} {'batch':>6} {'T':>6} {'V':>5} {'suite tok/s':>12} {'torch ops':>10} "
+              f"{'numpy loop':>10} {'torch.dist':>10} {'× ops':>6} {'× numpy':>7} {'× dist':>7} {'RSS MB':>7}")
         for r in p["records"]:
-            peak = "-" if r["peak_device_bytes"] is None else f"{r['peak_device_bytes'] / 2**20:.0f}"
-            print(f"{r['device']:<8} {r['batch']:>6} {r['T']:>7} {r['V']:>6} {r['fast_tokens_per_s']:>12.3g} "
-                  f"{r['baseline_tokens_per_s']:>15.3g} {r['speedup']:>8.1f} {peak:>9} "
+            print(f"{r['device']:<7} {r['kernel']:<6} {r['batch']:>6} {r['T']:>6} {r['V']:>5} "
+                  f"{r['suite_tokens_per_s']:>12.3g} {opt(r.get('torch_ops_tokens_per_s'), '.3g'):>10} "
+                  f"{opt(r.get('numpy_loop_tokens_per_s'), '.3g'):>10} "
+                  f"{r['torch_distributions_tokens_per_s']:>10.3g} {opt(r['speedup_vs_torch_ops'], '.1f'):>6} "
+                  f"{opt(r['speedup_vs_numpy_loop'], '.1f'):>7} {r['speedup_vs_torch_distributions']:>7.1f} "
                   f"{r['process_peak_rss_bytes'] / 2**20:>7.0f}")
-            if "achieved_bandwidth_GBps" in r:
-                print(f"         achieved ≈{r['achieved_bandwidth_GBps']:.0f} GB/s of {r['copy_bandwidth_GBps']:.0f} GB/s copy bandwidth")
+        print(f"(baselines timed on {p['records'][0]['baseline_T']} positions; suite ≈ "
+              f"{p['records'][-1]['achieved_GBps']:.2f} GB/s moved of {p['records'][-1]['copy_GBps']:.1f} GB/s copy)")
+        for r in p.get("neural", []):
+            print(f"neural V = {r['vocab']}: inverse-CDF sampler {r['inverse_cdf_tokens_per_s']:.3g} tok/s, "
+                  f"torch.multinomial {r['multinomial_tokens_per_s']:.3g} tok/s, × {r['speedup']:.1f} "
+                  f"(batch {r['batch']}, T = {r['T']})")
 
     emit(payload, args.json, human)
     return 0
@@ -84,12 +101,20 @@ def add_parser(sub) -> None:
     p.add_argument("--vocab", type=int_range(1, 2**20), nargs="+", default=None,
                    help="vocabulary sizes (default 64 for exact; 64 256 for sim)")
     p.add_argument("--T", type=horizon, nargs="+", default=None,
-                   help="lengths (default 4096 16384 65536 for exact; 4096 for sim)")
-    p.add_argument("--batch", type=int_range(1, 2**24), nargs="+", default=[1024, 8192], help="sim: batch sizes")
+                   help="lengths (default 4096 65536 1048576 10000000 for exact; 4096 for sim)")
+    p.add_argument("--batch", type=int_range(1, 2**24), nargs="+", default=[1024], help="sim: batch sizes")
     p.add_argument("--baseline-T", type=positive_int, default=512, help="sim: positions timed for the baseline")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--repeats", type=int_range(1, 1000), default=3, help="exact: best of this many runs")
+    p.add_argument("--threads", type=int_range(1, 1024), default=1, help="sim: torch and numba threads")
+    p.add_argument("--neural-vocab", type=int_range(2, 32768), nargs="*", default=[],
+                   help="sim: also compare the neural family's samplers at these vocabularies (e.g. 32768)")
+    p.add_argument("--neural-batch", type=int_range(1, 2**16), default=64, help="sim: neural batch size")
+    p.add_argument("--neural-T", type=int_range(1, 2**20), default=16, help="sim: neural sequence length")
     p.add_argument("--seed", type=seed, default=0, help="seed in [0, 2^63)")
+    p.add_argument("--time-dependent", action="store_true", help="exact: a time-dependent pair (T, S, V)")
+    p.add_argument("--baseline-max-T", type=positive_int, default=65536,
+                   help="exact: longest T at which the baselines run (they hold [T, S] arrays)")
     add_limit_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)

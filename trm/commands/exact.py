@@ -14,25 +14,20 @@ reward in [0, 1] (|error| ≤ 1 always). KL is roll ‖ θ. In JSON +inf is the 
 
 
 def check_exact_size(pair, T, memory_limit: float, time_limit: float) -> int:
-    """Refuse a pair whose dynamic programme at horizon T would exceed the limits; returns T."""
-    from numerics.pair import TabularPair
-    from numerics.validation import (check_memory, check_time, dp_bytes, dp_seconds, tabular_as_automaton_bytes,
-                                     tree_nodes)
+    """Refuse a pair whose exact engine at horizon T would exceed the limits (the engine's own plan,
+    :func:`numerics.exact.plan_exact`, with the second-moment pass); returns T. A tabular pair's
+    conversion to an automaton is checked first."""
+    from numerics.exact import _with_second_moments, check_plan, plan_exact
+    from numerics.pair import TabularPair, as_automaton
+    from numerics.validation import check_memory, tabular_as_automaton_bytes
 
     if isinstance(pair, TabularPair):
         X, V, T_pair = pair.X, pair.V, pair.T
         check_memory(tabular_as_automaton_bytes(X, V, T_pair), memory_limit,
                      f"the tabular pair as an automaton (X = {X}, V = {V}, T = {T_pair})")
-        S, V, horizon_, time_dependent = int(X * tree_nodes(V, T_pair)), V, T_pair, False
-    else:
-        horizon_ = pair.T if T is None else T
-        if horizon_ is None:
-            raise TRMInputError("T: the file stores no horizon; give one (--T N)")
-        S, V, time_dependent = pair.S, pair.V, pair.time_dependent
-    what = f"the exact dynamic programme (S = {S}, V = {V}, T = {horizon_:,})"
-    check_memory(dp_bytes(S, V, horizon_, time_dependent), memory_limit, what)
-    check_time(dp_seconds(S, V, horizon_, time_dependent), time_limit, what)
-    return horizon_
+    auto = as_automaton(pair, T)
+    check_plan(_with_second_moments(plan_exact(auto), auto), memory_limit or None, time_limit or None)
+    return auto.T
 
 
 def run(args) -> int:
@@ -58,7 +53,8 @@ def run(args) -> int:
     if args.method == "enumerate":
         quantities = exact_by_enumeration(auto, budget=budget)
     else:
-        quantities = exact_quantities(auto, tv_seq_budget=budget)
+        quantities = exact_quantities(auto, tv_seq_budget=budget, max_memory=memory_limit or None,
+                                      max_seconds=time_limit or None)
     payload = quantities.to_json()
     inputs = BoundInputs.from_exact(quantities)
     chi2 = evaluate_chi2_bounds(Chi2Inputs.from_exact(quantities))

@@ -1,0 +1,105 @@
+"""The two executions of the finite-state step (fused compiled loop, torch ops) draw identical samples
+from the same tables and uniforms; the neural family's inverse-CDF sampler draws from the right law."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gpu_sim import finite_state
+from gpu_sim.bench import numpy_loop
+from gpu_sim.finite_state import FiniteStateFamily, fused_available
+from gpu_sim.neural import inverse_cdf_sample
+from gpu_sim.running import RunningStats
+from numerics.errors import TRMInputError
+from numerics.generators import MismatchModel, random_automaton
+from numerics.pair import AutomatonPair
+
+needs_numba = pytest.mark.skipif(not fused_available(), reason="numba is not installed (the 'fast' extra)")
+CPU = torch.device("cpu")
+
+
+def _run(family, batch, T, block, seed=3, checkpoints=None):
+    running = RunningStats(T, checkpoints or [T], [], 0.05, CPU)
+    R = family.run_chunk(batch, T, running, torch.Generator().manual_seed(seed), block=block)
+    return R, running
+
+
+def _pairs():
+    yield random_automaton(np.random.default_rng(0), states=7, vocab=5, T=70, prompts=3,
+                           mismatch=MismatchModel("dense", sigma=0.8))
+    yield random_automaton(np.random.default_rng(1), states=4, vocab=3, T=40, prompts=2, time_dependent=True,
+                           mismatch=MismatchModel("flips", rate=0.3, flip_sigma=2.0))
+    # zeros: π_θ = 0 < π_roll (log ratio −inf), π_roll = 0 < π_θ, a deterministic row (accept = 1)
+    roll = np.array([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5], [1.0, 0.0, 0.0]])
+    theta = np.array([[0.5, 0.3, 0.2], [0.0, 0.5, 0.5], [1.0, 0.0, 0.0]])
+    yield AutomatonPair(np.array([0.5, 0.5, 0.0]), np.array([[1, 2, 0], [0, 1, 2], [2, 0, 1]]), roll, theta,
+                        np.array([0.0, 0.5, 1.0]), 50)
+
+
+@needs_numba
+@pytest.mark.parametrize("alias", [True, False])
+def test_fused_and_torch_paths_draw_identical_samples(monkeypatch, alias):
+    if not alias:
+        monkeypatch.setattr(finite_state, "ALIAS_BUILD_LIMIT", 0)        # inverse-CDF draws
+    for pair in _pairs():
+        fused, ops = FiniteStateFamily(pair, CPU, kernel="fused"), FiniteStateFamily(pair, CPU, kernel="torch")
+        assert fused.use_alias == ops.use_alias == alias
+        batch, T, block = 300, pair.T, 16                                 # the same blocks on both paths
+        (Rf, Qf), a = _run(fused, batch, T, block, checkpoints=[7, 30])
+        (Rt, Qt), b = _run(ops, batch, T, block, checkpoints=[7, 30])
+        assert torch.equal(Rf, Rt) and torch.equal(Qf, Qt)
+        for key in a.s:
+            assert torch.equal(a.s[key], b.s[key]), key
+        assert torch.equal(a.pos_kl, b.pos_kl) and torch.equal(a.pos_tv, b.pos_tv)
+        assert not torch.equal(Rf, Qf) or pair.S == 3                     # the θ-chain does leave the roll-chain
+
+
+@needs_numba
+def test_block_partition_does_not_change_the_samples():
+    pair = next(_pairs())
+    (R1, Q1), a = _run(FiniteStateFamily(pair, CPU), 256, pair.T, block=5)
+    (R2, Q2), b = _run(FiniteStateFamily(pair, CPU, kernel="torch"), 256, pair.T, block=64)
+    assert torch.equal(R1, R2) and torch.equal(Q1, Q2)
+    assert torch.allclose(a.s["sum_kl"], b.s["sum_kl"], rtol=1e-14, atol=0)
+
+
+def test_numpy_loop_baseline_samples_the_same_law():
+    """The benchmark's numpy loop against the suite: the mean per-position D_KL (a function of the
+    roll-chain's law only) agrees within 5 standard errors."""
+    pair = random_automaton(np.random.default_rng(2), states=5, vocab=4, T=30, prompts=2)
+    family = FiniteStateFamily(pair, CPU)
+    batch = 4000
+    loop = numpy_loop(family, batch, pair.T, seed=1)
+    _, running = _run(family, batch, pair.T, block=30)
+    a, b = loop["sum_kl"], running.s["sum_kl"].numpy()
+    se = math.sqrt(a.var() / batch + b.var() / batch)
+    assert abs(a.mean() - b.mean()) <= 5 * se
+
+
+def test_kernel_choice_is_checked():
+    pair = next(_pairs())
+    with pytest.raises(TRMInputError, match="kernel = 'gpu'"):
+        FiniteStateFamily(pair, CPU, kernel="gpu")
+    if not fused_available():
+        with pytest.raises(TRMInputError, match="numba"):
+            FiniteStateFamily(pair, CPU, kernel="fused")
+    assert FiniteStateFamily(pair, CPU, kernel="torch").kernel == "torch"
+
+
+@pytest.mark.statistical
+def test_inverse_cdf_sampler_follows_the_law():
+    """Chi-square goodness of fit on 200,000 draws from an unnormalised row with zeros and a tiny mass;
+    zero-probability tokens are never drawn."""
+    probs = torch.tensor([0.0, 3.0, 1e-3, 0.0, 1.0, 6.0, 0.0])
+    n = 200_000
+    g = torch.Generator().manual_seed(0)
+    u = torch.rand(n, generator=g, dtype=torch.float64)
+    tokens = inverse_cdf_sample(probs.expand(n, -1), u)
+    counts = torch.bincount(tokens, minlength=probs.numel()).double()
+    assert counts[probs == 0].sum() == 0
+    expected = n * probs.double() / probs.sum()
+    support = probs > 0
+    chi2 = float((((counts - expected) ** 2)[support] / expected[support]).sum())
+    assert chi2 < 36.0                      # P(χ²₄ > 36) = e^−18·19 ≈ 3e-7, within the suite's z = 5 budget
+    assert inverse_cdf_sample(torch.tensor([[0.0, 0.0, 2.0]]), torch.tensor([0.999999])).item() == 2
