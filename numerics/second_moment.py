@@ -63,8 +63,11 @@ class SecondMoment:
 
 
 def token_chi2_table(pair: AutomatonPair) -> np.ndarray:
-    """χ²(c) at every context: [S] (time-homogeneous) or [T, S]; +inf where π_roll = 0 < π_θ."""
-    return token_chi2(pair.roll, pair.theta)
+    """χ²(c) at every context: [S] (time-homogeneous) or [T, S] (computed a position at a time, so no
+    [T, S, V] temporary); +inf where π_roll = 0 < π_θ."""
+    if not pair.time_dependent:
+        return token_chi2(pair.roll, pair.theta)
+    return np.stack([token_chi2(pair.roll[t], pair.theta[t]) for t in range(pair.roll.shape[0])])
 
 
 def tilted_weights(roll: np.ndarray, theta: np.ndarray) -> dict[str, np.ndarray]:
@@ -102,33 +105,42 @@ def chi2_tok_max(auto: AutomatonPair) -> tuple[float, str]:
 
 
 def second_moment_dp(pair: AutomatonPair | TabularPair, T: int | None = None) -> SecondMoment:
-    """Every quantity of :class:`SecondMoment` by the forward recursion of the module docstring."""
+    """Every quantity of :class:`SecondMoment` by the forward recursion of the module docstring.
+
+    Memory: O(T) outputs plus a chunk of forward states; time-dependent laws are turned into tilted
+    weights one position at a time, so nothing of shape [T, S, V] is allocated beyond the pair."""
     from numerics.exact import as_automaton
 
     auto = as_automaton(pair, T)
     T, S = auto.T, auto.S
-    chi2 = token_chi2_table(auto)
-    chi2_t = chi2 if chi2.ndim == 2 else np.broadcast_to(chi2, (T, S))
-    w = tilted_weights(auto.roll, auto.theta)
-    ops = {name: TransitionOperator(auto.next_state, weight) for name, weight in w.items()}
-    e, f, c = np.zeros(S), np.zeros(S), auto.init.astype(np.float64).copy()
-    row_u = w["u"].sum(axis=-1)   # Σ_v (π_θ − π_roll) on π_roll's support, per context (0 up to rounding)
-    row_u_t = row_u if row_u.ndim == 2 else np.broadcast_to(row_u, (T, S))
-    block = None
-    if not auto.time_dependent and 3 * S <= DENSE_STATE_LIMIT:
-        block = np.zeros((3 * S, 3 * S))
-        block[:S, :S] = ops["rho2"].matrix_T
-        block[:S, S:2 * S] = 2.0 * ops["rho_u"].matrix_T
-        block[:S, 2 * S:] = ops["u2"].matrix_T
-        block[S:2 * S, S:2 * S] = ops["rho"].matrix_T
-        block[S:2 * S, 2 * S:] = ops["u"].matrix_T
-        block[2 * S:, 2 * S:] = ops["roll"].matrix_T
+    homogeneous = not auto.time_dependent
+    chi2_t = token_chi2_table(auto) if homogeneous else None           # [S]; per position otherwise
+    ops, row_u, block = None, None, None
+    if homogeneous:
+        w = tilted_weights(auto.roll, auto.theta)
+        ops = {name: TransitionOperator(auto.next_state, weight) for name, weight in w.items()}
+        row_u = w["u"].sum(axis=-1)   # Σ_v (π_θ − π_roll) on π_roll's support, per context (0 up to rounding)
+        if 3 * S <= DENSE_STATE_LIMIT:
+            block = np.zeros((3 * S, 3 * S))
+            block[:S, :S] = ops["rho2"].matrix_T
+            block[:S, S:2 * S] = 2.0 * ops["rho_u"].matrix_T
+            block[:S, 2 * S:] = ops["u2"].matrix_T
+            block[S:2 * S, S:2 * S] = ops["rho"].matrix_T
+            block[S:2 * S, 2 * S:] = ops["u"].matrix_T
+            block[2 * S:, 2 * S:] = ops["roll"].matrix_T
+    flat_next = auto.next_state.ravel()
+
+    def push(weights: np.ndarray, d: np.ndarray) -> np.ndarray:
+        return np.bincount(flat_next, weights=(d[:, None] * weights).ravel(), minlength=S)
+
     # the states (e_t, f_t, c_t) for t = 0..T are kept a chunk of positions at a time, and the
     # per-position sums are taken over each chunk at once
     chunk = max(1, min(T + 1, _CHUNK_ELEMENTS // (3 * S)))
     hist = np.empty((chunk, 3 * S))
+    chi2_hist = np.empty((chunk, S)) if not homogeneous else None
+    u_hist = np.empty((chunk, S)) if not homogeneous else None
     prefix, terms, chi2_pos, u_mass = np.empty(T + 1), np.empty(T), np.empty(T), np.empty(T)
-    state = np.concatenate([e, f, c])
+    state = np.concatenate([np.zeros(S), np.zeros(S), auto.init.astype(np.float64)])
     with np.errstate(over="ignore", invalid="ignore"):
         for t0 in range(0, T + 1, chunk):
             n = min(chunk, T + 1 - t0)
@@ -137,26 +149,36 @@ def second_moment_dp(pair: AutomatonPair | TabularPair, T: int | None = None) ->
                 hist[i] = state
                 if t == T:
                     break
+                e, f, c = state[:S], state[S:2 * S], state[2 * S:]
                 if block is not None:
                     state = block @ state
-                else:
-                    e, f, c = state[:S], state[S:2 * S], state[2 * S:]
+                elif homogeneous:
                     state = np.concatenate([
                         ops["rho2"].push(e, t) + 2.0 * ops["rho_u"].push(f, t) + ops["u2"].push(c, t),
                         ops["rho"].push(f, t) + ops["u"].push(c, t), ops["roll"].push(c, t)])
+                else:
+                    wt = tilted_weights(auto.roll[t], auto.theta[t])
+                    chi2_hist[i] = token_chi2(auto.roll[t], auto.theta[t])
+                    u_hist[i] = wt["u"].sum(axis=-1)
+                    state = np.concatenate([
+                        push(wt["rho2"], e) + 2.0 * push(wt["rho_u"], f) + push(wt["u2"], c),
+                        push(wt["rho"], f) + push(wt["u"], c), push(wt["roll"], c)])
             E, C = hist[:n, :S], hist[:n, 2 * S:]
             prefix[t0:t0 + n] = E.sum(axis=1)
             m = min(n, T - t0)                       # positions t0..t0+m−1 have a next context
             if m > 0:
-                terms[t0:t0 + m] = expectation_with_inf(E[:m], chi2_t[t0:t0 + m], axis=1)
-                chi2_pos[t0:t0 + m] = expectation_with_inf(C[:m], chi2_t[t0:t0 + m], axis=1)
-                u_mass[t0:t0 + m] = np.einsum("ts,ts->t", C[:m], row_u_t[t0:t0 + m])
+                chi2_rows = np.broadcast_to(chi2_t, (m, S)) if homogeneous else chi2_hist[:m]
+                u_rows = np.broadcast_to(row_u, (m, S)) if homogeneous else u_hist[:m]
+                terms[t0:t0 + m] = expectation_with_inf(E[:m], chi2_rows, axis=1)
+                chi2_pos[t0:t0 + m] = expectation_with_inf(C[:m], chi2_rows, axis=1)
+                u_mass[t0:t0 + m] = np.einsum("ts,ts->t", C[:m], u_rows)
     f = state[S:2 * S]
     # overflow of e (a huge second moment) can turn 0·inf into NaN inside the products: report +inf
     prefix = np.where(np.isnan(prefix), np.inf, prefix)
     terms = np.where(np.isnan(terms), np.inf, terms)
     off = _off_support_reachable(auto)
-    second = float(terms.sum())
+    with np.errstate(over="ignore"):
+        second = float(terms.sum())           # +inf when the second moment overflows float64
     chi2_max, where = chi2_tok_max(auto)
     mean_W = float(f.sum() - u_mass.sum()) if np.all(np.isfinite(f)) else float("nan")
     return SecondMoment(

@@ -364,16 +364,3 @@ def mismatch(args):
 
     return MismatchModel(args.mismatch, args.sigma, args.df, args.rate, args.flip_sigma, args.tau)
 
-
-def byte_size(text: str) -> int:
-    """A memory size: bytes, or a number with a K, M, G or T suffix (powers of 1024), e.g. 512M, 8G."""
-    units = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
-    body = text.strip().upper().removesuffix("B").removesuffix("I")
-    factor = units.get(body[-1:], 1)
-    try:
-        value = float(body[:-1] if body[-1:] in units else body) * factor
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a memory size (e.g. 4G, 512M, 1000000)") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive, finite memory size")
-    return int(value)

@@ -193,8 +193,11 @@ def _peak(fn) -> int:
 def test_block_engine_holds_no_T_by_S_array():
     T, S = 2**20, 32
     pair = random_automaton(np.random.default_rng(0), states=S, vocab=8, T=T, prompts=1)
-    peak = _peak(lambda: exact_quantities(pair, tv_seq_budget=0))
+    peak = _peak(lambda: exact_quantities(pair, tv_seq_budget=0, second_moments=False))
     assert peak < 3 * 8 * T < 8 * T * S / 10, peak       # two [T] outputs, a third transiently; [T, S] = 256 MiB
+    # the second-moment pass keeps four [T] outputs and a bounded chunk of forward states, no [T, S] array
+    peak = _peak(lambda: exact_quantities(pair, tv_seq_budget=0))
+    assert peak < 8 * T * S / 3, peak
 
 
 def test_time_dependent_memory_is_bounded_by_the_chunk(monkeypatch):
@@ -202,17 +205,20 @@ def test_time_dependent_memory_is_bounded_by_the_chunk(monkeypatch):
     pair = time_dependent_pair(S, V, T, seed=1)
     monkeypatch.setattr(exact, "CHUNK_BYTES", 2**18)
     plan = plan_exact(pair)
-    peak = _peak(lambda: exact_quantities(pair, tv_seq_budget=0))
+    peak = _peak(lambda: exact_quantities(pair, tv_seq_budget=0, second_moments=False))
     assert peak <= plan.bytes + 2**16, (peak, plan.bytes)
     assert peak < pair.roll.nbytes, (peak, pair.roll.nbytes)   # less than one [T, S, V] array
+    # with the second-moment pass (tilted weights a position at a time): still less than one [T, S, V] array
+    peak = _peak(lambda: exact_quantities(pair, tv_seq_budget=0))
+    assert peak < pair.roll.nbytes, (peak, pair.roll.nbytes)
 
 
 def test_size_guard_refuses_before_allocating_and_names_the_flags():
     pair = random_automaton(np.random.default_rng(0), states=4, vocab=2, T=10**12, prompts=1)
-    with pytest.raises(TRMInputError, match="--max-memory") as info:
+    with pytest.raises(TRMInputError, match="--memory-limit") as info:
         exact_quantities(pair)
     assert "estimated" in str(info.value) and "T = 1,000,000,000,000" in str(info.value)
-    with pytest.raises(TRMInputError, match="--max-seconds"):
+    with pytest.raises(TRMInputError, match="--time-limit"):
         exact_quantities(random_automaton(np.random.default_rng(0), states=4, vocab=2, T=1000), max_seconds=1e-9)
     small = random_automaton(np.random.default_rng(0), states=4, vocab=2, T=1000)
     assert exact_quantities(small, max_memory=None, max_seconds=None).T == 1000
