@@ -169,7 +169,25 @@ def _masks(criteria: list[Criterion], log_ratio, kl, tv, chi2) -> dict[str, torc
     return {k: v.view(R, B) for k, v in masks.items()}
 
 
-def _log_batch(log: dict, criteria: dict, objectives: list, logits, lq, logp_roll, lq_tok, lp_tok, chosen, chosen_roll,
+class _StepLog:
+    """Per-step values kept on the device in float64 tensors [steps, ...] allocated at first use (one
+    allocation per metric, none per step)."""
+
+    def __init__(self, steps: int):
+        self.steps, self.data = steps, {}
+
+    def put(self, key: str, step: int, value: torch.Tensor) -> None:
+        if key not in self.data:
+            self.data[key] = torch.full((self.steps,) + tuple(value.shape), float("nan"), dtype=torch.float64,
+                                        device=value.device)
+        self.data[key][step] = value
+
+    def numpy(self) -> dict[str, np.ndarray]:
+        """{key: [R, steps, ...]} on the host."""
+        return {key: value.movedim(0, 1).cpu().numpy() for key, value in self.data.items()}
+
+
+def _log_batch(log: "_StepLog", step: int, criteria: dict, objectives: list, logits, lq, logp_roll, lq_tok, lp_tok, chosen, chosen_roll,
                reward) -> torch.Tensor:
     """Append the batch's metrics to ``log``; return [R, B] keep (each run's own sequence mask)."""
     with torch.no_grad():
@@ -194,9 +212,9 @@ def _log_batch(log: dict, criteria: dict, objectives: list, logits, lq, logp_rol
             "route_flips": (chosen != chosen_roll).any(-1).float().mean((1, 2)),
             "train_reward": reward.mean(-1), "kept": keep.float().mean(-1)}
         for key, value in values.items():
-            log[key].append(value)
+            log.put(key, step, value)
         for c in LOGGED_CRITERIA:
-            log[f"acceptance/{c}"].append(masks[c].float().mean(-1))
+            log.put(f"acceptance/{c}", step, masks[c].float().mean(-1))
     return keep
 
 
@@ -231,9 +249,10 @@ def run_training(cfg: TrainConfig, progress=None) -> dict:
         tokens, _, _ = sample(weights, val_prompts, val_gumbel, shape, engine.main, engine.router)
         return task.reward(tokens).mean(dim=1)
 
-    log = {key: [] for key in STEP_METRICS + tuple(f"acceptance/{c}" for c in LOGGED_CRITERIA)}
-    cert_inputs = {key: [] for key in ("kl_max", "tv_max", "kl_seq", "tv_pos_mean", "chi2_max")}
-    val, val_steps = [validate()], [0]
+    log, cert_inputs = _StepLog(cfg.steps), _StepLog(cfg.steps)
+    val_steps = [0] + [k for k in range(1, cfg.steps + 1) if k % cfg.val_every == 0]
+    val = _StepLog(len(val_steps))
+    val.put("val_reward", 0, validate())
     for step in range(cfg.steps):
         current = {k: v.detach() for k, v in params.items()}
         roll_weights = prepare(history[0] if engine.lag else current, engine.main, engine.router)
@@ -253,7 +272,7 @@ def run_training(cfg: TrainConfig, progress=None) -> dict:
             lq_tok = logq.gather(-1, y[..., None]).squeeze(-1)
             log_ratio = lq_tok - lp_tok
             if update == 0:
-                keep = _log_batch(log, criteria, objectives, logits.detach(), logq.detach(), logp_roll, lq_tok.detach(),
+                keep = _log_batch(log, step, criteria, objectives, logits.detach(), logq.detach(), logp_roll, lq_tok.detach(),
                                   lp_tok, chosen.view(R, B, T, -1), chosen_roll, reward)
             opt.zero_grad()
             run_losses(clipped, log_ratio, adv, keep).sum().backward()
@@ -264,29 +283,26 @@ def run_training(cfg: TrainConfig, progress=None) -> dict:
             logits, _ = forward(params, ctx, shape, trainer, trainer)
             lq = torch.log_softmax(logits, dim=-1).view(R, B, T, V)
             x = torch.expm1(lq.gather(-1, y[..., None]).squeeze(-1).double() - lp_tok.double())
-            log["surrogate"].append(((reward - reward.mean(-1, keepdim=True)).double() * x.sum(-1)).mean(-1))
+            log.put("surrogate", step, ((reward - reward.mean(-1, keepdim=True)).double() * x.sum(-1)).mean(-1))
             kl, tv = kl_tv_from_log_probs(logp_roll, lq)
             chi2 = chi2_from_log_probs(logp_roll, lq)
-            cert_inputs["kl_max"].append(kl.flatten(1).max(-1).values)
-            cert_inputs["tv_max"].append(tv.flatten(1).max(-1).values)
-            cert_inputs["kl_seq"].append(kl.double().sum(-1).mean(-1))
-            cert_inputs["tv_pos_mean"].append(tv.double().mean(1))
-            cert_inputs["chi2_max"].append(chi2.flatten(1).max(-1).values)
+            cert_inputs.put("kl_max", step, kl.flatten(1).max(-1).values)
+            cert_inputs.put("tv_max", step, tv.flatten(1).max(-1).values)
+            cert_inputs.put("kl_seq", step, kl.double().sum(-1).mean(-1))
+            cert_inputs.put("tv_pos_mean", step, tv.double().mean(1))
+            cert_inputs.put("chi2_max", step, chi2.flatten(1).max(-1).values)
         if (step + 1) % cfg.val_every == 0:
-            val.append(validate())
-            val_steps.append(step + 1)
+            val.put("val_reward", val_steps.index(step + 1), validate())
         if progress is not None:
             progress()
 
-    to_np = lambda values: torch.stack(values, dim=1).double().cpu().numpy()           # [R, steps, ...]
-    out = {key: to_np(values) for key, values in log.items()}
-    c = {key: to_np(values) for key, values in cert_inputs.items()}
+    out, c = log.numpy(), cert_inputs.numpy()
     out["bound"] = np.array([[paper_bound(T, c["kl_max"][r, k], c["tv_max"][r, k], c["kl_seq"][r, k],
                                           c["tv_pos_mean"][r, k]) for k in range(cfg.steps)] for r in range(R)])
     out["bound_chi2"] = chi2_max_bound(T, c["chi2_max"])
     out["certificate"] = (out["surrogate"] > out["bound"]).astype(np.float64)
     out["certificate_chi2"] = (out["surrogate"] > out["bound_chi2"]).astype(np.float64)
-    out["val_reward"] = to_np(val)
+    out["val_reward"] = val.numpy()["val_reward"]
     out["val_steps"] = np.asarray(val_steps)
     out["objective"] = np.array([o for o, _ in runs])
     out["seed"] = np.array([s for _, s in runs])
