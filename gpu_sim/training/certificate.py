@@ -1,7 +1,8 @@
 """The monotonic-improvement certificate of a training step, from plug-in estimates.
 
-THEORY §5: J(π_θ) − J(π_roll) ≥ L' − B, so a step whose surrogate L̂' = mean_i (R_i − R̄) Σ_t (ρ_it − 1)
-exceeds a bound B̂ is certified to improve (up to the plug-in error of the estimates). Two bounds:
+THEORY §5: J(π_θ) − J(π_roll) ≥ L' − B, so a step whose surrogate
+L̂' = mean_i (R_i − R̄) Σ_t (ρ_it − 1) exceeds a bound B̂ is certified to improve (up to the plug-in
+error of the estimates). Two bounds:
   paper  B̂* of the paper's family (numerics.bounds, paper constants) with δ̂ = max token KL(roll‖θ),
          ε̂ = max token TV over the batch's contexts, D̂_KL^seq = mean_i Σ_t KL(c_it), D̂_TV^seq its
          Pinsker cap and D̄_t the batch mean of the token TV at position t;

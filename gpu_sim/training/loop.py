@@ -54,7 +54,8 @@ from gpu_sim.training.task import SuccessorTask
 from numerics.errors import TRMInputError
 
 LOGGED_CRITERIA = ("trm_max:0.05", "trm_avg:0.001", "trm_max:0.1", "trm_avg:0.002", "trm_max:0.1,trm_avg:0.002",
-                   "seq_max_k2:0.05", "seq_mean_k3:0.001") + ((CHI2_OBJECTIVE,) if criterion_known(CHI2_OBJECTIVE) else ())
+                   "seq_max_k2:0.05", "seq_mean_k3:0.001")
+LOGGED_CRITERIA += (CHI2_OBJECTIVE,) if criterion_known(CHI2_OBJECTIVE) else ()
 STEP_METRICS = ("log_ppl_diff", "log_ppl_abs_diff", "batch_log_ppl_gap", "kl", "k3_kl", "kl_max", "kl_mean", "tv_max",
                 "chi2_max", "entropy", "logit_rms", "logit_err", "route_flips", "train_reward", "kept", "surrogate")
 PRETRAIN_LENGTH = 64            # teacher sequences for pretraining (the policy sees a window only)
@@ -187,8 +188,8 @@ class _StepLog:
         return {key: value.movedim(0, 1).cpu().numpy() for key, value in self.data.items()}
 
 
-def _log_batch(log: "_StepLog", step: int, criteria: dict, objectives: list, logits, lq, logp_roll, lq_tok, lp_tok, chosen, chosen_roll,
-               reward) -> torch.Tensor:
+def _log_batch(log: _StepLog, step: int, criteria: dict, objectives: list, logits, lq, logp_roll, lq_tok, lp_tok,
+               chosen, chosen_roll, reward) -> torch.Tensor:
     """Append the batch's metrics to ``log``; return [R, B] keep (each run's own sequence mask)."""
     with torch.no_grad():
         R, B, T, V = lq.shape
@@ -272,8 +273,8 @@ def run_training(cfg: TrainConfig, progress=None) -> dict:
             lq_tok = logq.gather(-1, y[..., None]).squeeze(-1)
             log_ratio = lq_tok - lp_tok
             if update == 0:
-                keep = _log_batch(log, step, criteria, objectives, logits.detach(), logq.detach(), logp_roll, lq_tok.detach(),
-                                  lp_tok, chosen.view(R, B, T, -1), chosen_roll, reward)
+                keep = _log_batch(log, step, criteria, objectives, logits.detach(), logq.detach(), logp_roll,
+                                  lq_tok.detach(), lp_tok, chosen.view(R, B, T, -1), chosen_roll, reward)
             opt.zero_grad()
             run_losses(clipped, log_ratio, adv, keep).sum().backward()
             opt.step()

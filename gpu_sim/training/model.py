@@ -53,8 +53,8 @@ def init_params(shape: PolicyShape, runs: int, generator: torch.Generator) -> di
         return torch.randn(runs, *dims, generator=generator) * fan_in ** -0.5
 
     return {"embed": normal(V, D, fan_in=1), "w1": normal(W * D, H, fan_in=W * D), "b1": normal(1, H, fan_in=100),
-            "router": normal(H, E, fan_in=H), "experts": normal(H, E * H, fan_in=H), "experts_b": normal(1, E * H, fan_in=100),
-            "out": normal(H, V, fan_in=H), "out_b": normal(1, V, fan_in=100)}
+            "router": normal(H, E, fan_in=H), "experts": normal(H, E * H, fan_in=H),
+            "experts_b": normal(1, E * H, fan_in=100), "out": normal(H, V, fan_in=H), "out_b": normal(1, V, fan_in=100)}
 
 
 def prepare(params: dict[str, torch.Tensor], main: Arithmetic, router: Arithmetic) -> dict[str, torch.Tensor]:

@@ -81,7 +81,8 @@ def sequence_masks(criteria: list[Criterion], log_ratio: torch.Tensor, kl: torch
     return out
 
 
-def loss(objective, log_ratio: torch.Tensor, advantages: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+def loss(objective, log_ratio: torch.Tensor, advantages: torch.Tensor,
+         mask: torch.Tensor | None = None) -> torch.Tensor:
     """The objective's loss for [B, T] log-ratios (with gradient through π_θ) and [B] advantages."""
     B, T = log_ratio.shape
     rho = torch.exp(log_ratio)

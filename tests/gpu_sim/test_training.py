@@ -152,7 +152,8 @@ def test_the_precision_engines_error_grows_with_the_weights(precision):
     context = torch.randint(0, 16, (1, 2048, 2), generator=torch.Generator().manual_seed(4))
     engine = RolloutEngine("precision", precision)
     small = _engine_logit_error(params, shape, engine, context)
-    big = _engine_logit_error({**params, "out": params["out"] * 8, "out_b": params["out_b"] * 8}, shape, engine, context)
+    scaled = {**params, "out": params["out"] * 8, "out_b": params["out_b"] * 8}
+    big = _engine_logit_error(scaled, shape, engine, context)
     assert small > 0 and big > 4 * small
 
 

@@ -32,8 +32,8 @@ def run(args) -> int:
     payload.update({key: np.asarray(value[0] if np.ndim(value) > 1 else value).tolist()
                     for key, value in log.items() if key not in ("objective", "seed")})
     q = max(1, cfg.steps // 4)
-    payload["summary"] = {key: {"first_quarter": float(np.mean(log[key][0, :q])), "last_quarter": float(np.mean(log[key][0, -q:]))}
-                          for key in SUMMARY}
+    payload["summary"] = {key: {"first_quarter": float(np.mean(log[key][0, :q])),
+                                "last_quarter": float(np.mean(log[key][0, -q:]))} for key in SUMMARY}
 
     def human(p):
         print(f"{args.objective}: {cfg.steps} steps, T = {cfg.T}, batch {cfg.prompts}×{cfg.group}, "
@@ -55,14 +55,17 @@ def run(args) -> int:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("train", help="one GRPO run of the training miniature against a weight-dependent rollout engine")
+    p = sub.add_parser("train", help="one GRPO run of the training miniature against a weight-dependent "
+                                     "rollout engine")
     p.add_argument("--objective", default="ppo_clip",
-                   help="token_is | ppo_clip | a sequence criterion such as trm_max:0.05 or 'trm_max:0.1,trm_avg:0.002'")
+                   help="token_is | ppo_clip | a sequence criterion such as trm_max:0.05 or "
+                        "'trm_max:0.1,trm_avg:0.002'")
     p.add_argument("--source", default="moe_router",
                    help="rollout engine: moe_router (router in --precision) | precision (whole forward in "
                         "--precision) | stale (float32 weights --staleness updates old) | none")
     p.add_argument("--precision", default="fp8", help="float32 | bfloat16 | fp8 (emulated e4m3 with scales)")
-    p.add_argument("--staleness", type=int, default=4, help="stale: how many optimiser updates old the rollout weights are")
+    p.add_argument("--staleness", type=int, default=4,
+                   help="stale: how many optimiser updates old the rollout weights are")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--T", type=positive_int, default=256)
     p.add_argument("--vocab", type=positive_int, default=16)
