@@ -41,7 +41,7 @@ COLUMNS = (("token IS vs PPO clipping", ("token_is", "ppo_clip")),
            ("each alone vs combined (looser)", ("trm_max:0.1", "trm_avg:0.002", "trm_max:0.1,trm_avg:0.002")))
 SHAPE = PolicyShape(vocab=16, window=2, embed=8, hidden=16, experts=4, top_k=2)
 FULL = dict(T=256, prompts=2, group=8, steps=96, updates=2, pretrain_steps=100, validation=32, val_every=8)
-FAST = dict(T=16, prompts=2, group=4, steps=5, updates=2, pretrain_steps=20, validation=8, val_every=1)
+FAST = dict(T=16, prompts=2, group=4, steps=4, updates=2, pretrain_steps=10, validation=8, val_every=2)
 FAST_SHAPE = PolicyShape(vocab=16, window=2, embed=4, hidden=8, experts=4, top_k=2)
 SEEDS = {False: 3, True: 3}
 METRICS = ("log_ppl_abs_diff", "log_ppl_diff", "batch_log_ppl_gap", "kl", "k3_kl", "kl_max", "kl_mean", "chi2_max",
