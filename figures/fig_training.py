@@ -7,9 +7,10 @@ Per source, a block of four rows: the log-perplexity gap log_ppl_abs_diff (mean 
 monotonic-improvement certificate (L̂' solid against the plug-in B̂* of the paper's family dashed
 and B_χ²-max of THEORY §10 dotted). Columns: (1) token IS vs PPO clipping, (2) TRM-Max δ = 0.05
 and TRM-Avg δ = 0.001 vs PPO clipping, (3) TRM-Max 0.1 and TRM-Avg 0.002 alone and combined,
-(4) the mismatch itself for the token-IS runs: exact mean token KL(roll‖θ), the policy's entropy and
-the engine's logit error. Curves are means over seeds with 95% t-intervals: on log axes of the
-log values (geometric means), for shares clipped to [0, 1].
+(4) the mismatch itself in the token-IS and TRM-Max 0.05 runs: exact mean and max token
+KL(roll‖θ), the policy's entropy, the engine's logit error and the share of tokens routed to other
+experts. Curves are means over seeds with 95% t-intervals: on log axes of the log values (geometric
+means), for shares clipped to [0, 1]; the certificate's bounds are medians over seeds.
 """
 from __future__ import annotations
 
