@@ -11,6 +11,9 @@ per product: ``matmul(a, w) = out(act(a) @ w')`` with w' = ``weight(w)`` rounded
               to its range, activations per row (per token) and weights per run, as fp8 serving
               stacks scale them; output rounded to bfloat16
 
+On CUDA the trainer's float32 products assume TF32 is off for matrix products (PyTorch's default;
+``torch.backends.cuda.matmul.allow_tf32``), or the trainer would itself round to 10-bit mantissas.
+
 The absolute rounding error of a value x is about |x|·2⁻⁹ (bfloat16) or |x|·2⁻⁴ (fp8): it grows with
 the size of the weights and activations, so the mismatch of a low-precision engine depends on θ.
 """

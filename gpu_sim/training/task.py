@@ -41,12 +41,14 @@ class SuccessorTask:
             fork = v[::vocab // forks][:forks]
             valid[fork, (fork + 1 + vocab // 2) % vocab] = True
         self.valid = valid                                       # [V, V]: valid[u, v] ⇔ v ∈ succ(u)
+        self._flat = {}                                          # the table on each device, copied once
 
     def reward(self, tokens: torch.Tensor) -> torch.Tensor:
         """[..., T+1] tokens (prompt first) → [...] float32 rewards in [0, 1]."""
         V = self.vocab
-        valid = self.valid.to(tokens.device).flatten()
-        hits = valid[tokens[..., :-1] * V + tokens[..., 1:]]
+        if tokens.device not in self._flat:
+            self._flat[tokens.device] = self.valid.flatten().to(tokens.device)
+        hits = self._flat[tokens.device][tokens[..., :-1] * V + tokens[..., 1:]]
         return hits.float().mean(dim=-1)
 
     def teacher(self, generator: torch.Generator) -> torch.Tensor:

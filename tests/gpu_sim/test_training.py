@@ -279,3 +279,19 @@ def test_a_short_run_on_cuda_matches_the_cpu_in_kind():
     for key in STEP_METRICS:
         assert np.isfinite(log[key]).all(), key
 
+
+
+@pytest.mark.slow
+def test_full_size_fp8_forward_reproduces_the_documented_observations():
+    """README, "The training miniature": under the fp8 forward at T = 256 the gap of token IS falls as
+    the policy sharpens while it learns, and TRM-Avg 0.001 keeps no sequence and does not learn."""
+    from figures.fig_training import FULL, SHAPE
+
+    cfg = TrainConfig(objectives=("token_is", "trm_avg:0.001"), seeds=(0,), engine=RolloutEngine("precision", "fp8"),
+                      shape=SHAPE, **{**FULL, "steps": 48})
+    out = run_training(cfg)
+    token, avg = 0, 1
+    assert out["log_ppl_abs_diff"][token, -12:].mean() < 0.8 * out["log_ppl_abs_diff"][token, :12].mean()
+    assert out["entropy"][token, -12:].mean() < 0.5 * out["entropy"][token, :12].mean()
+    assert out["val_reward"][token, -1] > out["val_reward"][token, 0] + 0.3
+    assert (out["kept"][avg] == 0).all() and abs(out["val_reward"][avg, -1] - out["val_reward"][avg, 0]) < 0.05
