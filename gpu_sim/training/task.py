@@ -1,41 +1,67 @@
-"""A long-horizon task with a verifiable reward in {0, 1}.
+"""A long-horizon task with a verifiable reward in [0, 1] that keeps rewarding sharper policies.
 
-The vocabulary's first ⌈V/4⌉ tokens are the target set. A sequence of length T succeeds when the
-share of target tokens reaches κ(T) = ¼ + sqrt(¾·¼/T) (one binomial standard deviation above the
-base rate): a policy that emits target tokens at the base rate ¼ independently succeeds with
-probability ≈ 0.16–0.2, as a base model with partial success does. Pretraining data come from a random
-first-order Markov "teacher" whose stationary target share is ¼.
+A response y_1..y_T after the prompt token y_0 earns the share of its steps that follow the rule
+y_t ∈ succ(y_{t−1}):
+    R(y) = (1/T) Σ_{t=1}^T 1[y_t ∈ succ(y_{t−1})]       (checked exactly, like a verifier)
+succ(v) = {v + 1 mod V}, except at the ``forks`` tokens v = 0, s, 2s, … (s = ⌊V/forks⌋), where
+succ(v) = {v + 1, v + 1 + ⌊V/2⌋} (mod V): two equally good continuations, like the minority of
+high-entropy "fork" tokens of real responses (FIELD.md §3). A policy earns R → 1 only by putting
+vanishing mass on invalid tokens, so reinforcement learning keeps growing the logit gaps for as
+long as it runs, while at a fork nothing decides between the two valid tokens: their logits grow
+together, large and nearly tied. (A binary reward at a fixed threshold instead saturates and
+stops the learning signal.)
+
+Pretraining data come from a "teacher" Markov chain that follows the rule with probability
+``follow`` (split evenly between valid successors) and otherwise draws the next token from a
+random row (mass spread unevenly, as a corpus does): a policy that imitates it starts with
+R ≈ follow + (1 − follow)·(valid mass of a random row), partial success.
 """
 from __future__ import annotations
 
-import math
-
 import torch
 
+from numerics.errors import TRMInputError
 
-class TargetShareTask:
-    def __init__(self, vocab: int, T: int):
+
+class SuccessorTask:
+    def __init__(self, vocab: int, T: int, follow: float = 0.3, forks: int = 0):
         if vocab < 4:
-            raise ValueError(f"vocab = {vocab}: the task needs at least 4 tokens")
-        self.vocab, self.T = vocab, T
-        self.targets = max(1, math.ceil(vocab / 4))
-        self.kappa = 0.25 + math.sqrt(0.75 * 0.25 / T)
+            raise TRMInputError(f"vocab = {vocab}: the task needs at least 4 tokens")
+        if not 0 <= forks <= vocab // 2:
+            raise TRMInputError(f"forks = {forks}: must lie in 0 … vocab/2 = {vocab // 2}")
+        if T < 1:
+            raise TRMInputError(f"T = {T}: must be at least 1")
+        if not 0 <= follow <= 1:
+            raise TRMInputError(f"follow = {follow}: the teacher's rule-following probability must lie in [0, 1]")
+        self.vocab, self.T, self.follow, self.forks = vocab, T, follow, forks
+        valid = torch.zeros(vocab, vocab, dtype=torch.bool)
+        v = torch.arange(vocab)
+        valid[v, (v + 1) % vocab] = True
+        if forks:
+            fork = v[::vocab // forks][:forks]
+            valid[fork, (fork + 1 + vocab // 2) % vocab] = True
+        self.valid = valid                                       # [V, V]: valid[u, v] ⇔ v ∈ succ(u)
+        self._flat = {}                                          # the table on each device, copied once
 
     def reward(self, tokens: torch.Tensor) -> torch.Tensor:
-        """[B, T] tokens → [B] float64 rewards in {0, 1}."""
-        share = (tokens < self.targets).double().mean(dim=1)
-        return (share >= self.kappa - 1e-12).double()
+        """[..., T+1] tokens (prompt first) → [...] float32 rewards in [0, 1]."""
+        V = self.vocab
+        if tokens.device not in self._flat:
+            self._flat[tokens.device] = self.valid.flatten().to(tokens.device)
+        hits = self._flat[tokens.device][tokens[..., :-1] * V + tokens[..., 1:]]
+        return hits.float().mean(dim=-1)
 
     def teacher(self, generator: torch.Generator) -> torch.Tensor:
-        """[V, V] transition matrix: rows put mass ¼ on the target set, spread unevenly."""
-        V, k = self.vocab, self.targets
+        """[V, V] transition matrix: ``follow`` spread evenly over the valid successors plus a
+        random row."""
+        V = self.vocab
         raw = torch.rand(V, V, generator=generator) ** 3 + 1e-3
-        inside = raw[:, :k] / raw[:, :k].sum(1, keepdim=True) * 0.25
-        outside = raw[:, k:] / raw[:, k:].sum(1, keepdim=True) * 0.75
-        return torch.cat([inside, outside], dim=1)
+        rows = raw / raw.sum(1, keepdim=True) * (1 - self.follow)
+        rule = self.valid.float()
+        return rows + self.follow * rule / rule.sum(1, keepdim=True)
 
     def teacher_batch(self, matrix: torch.Tensor, batch: int, generator: torch.Generator) -> torch.Tensor:
-        """[batch, T + 1] sequences from the teacher chain (column 0 is the prompt token)."""
+        """[batch, T + 1] sequences of the teacher chain (column 0 is the prompt), drawn on the CPU."""
         tokens = torch.empty(batch, self.T + 1, dtype=torch.int64)
         tokens[:, 0] = torch.randint(0, self.vocab, (batch,), generator=generator)
         for t in range(self.T):
