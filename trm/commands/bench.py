@@ -1,6 +1,8 @@
 """`trm bench`: Benchmarks (not timed tests): exact and sim."""
 from __future__ import annotations
 
+import numpy as np
+
 
 from numerics.errors import TRMInputError
 from trm.common import add_limit_args, emit, horizon, int_range, limits, positive_int, seed
@@ -13,6 +15,7 @@ def run(args) -> int:
         raise TRMInputError(f"bench {args.what!r}: unknown benchmark; choose 'exact' or 'sim'")
     from numerics.benchmarks import bench_exact, roofline, thread_settings
 
+    _check_exact_bench_size(args)
     records = [r for V in (args.vocab or [64])
                for r in bench_exact(args.states, V, args.T or [4096, 65536, 1048576, 10**7], args.repeats, args.seed,
                                     time_dependent=args.time_dependent, baseline_max_T=args.baseline_max_T)]
@@ -34,6 +37,26 @@ def run(args) -> int:
 
     emit(payload, args.json, human)
     return 0
+
+
+def _check_exact_bench_size(args) -> None:
+    """Refuse, before building any pair, a benchmark whose engine plan (or time-dependent pair) would
+    exceed --memory-limit / --time-limit; the baselines only run up to --baseline-max-T."""
+    from numerics.exact import check_plan, plan_exact
+    from numerics.pair import AutomatonPair
+    from numerics.validation import check_memory
+
+    memory_limit, time_limit = limits(args)
+    S = args.states
+    for V in args.vocab or [64]:
+        for T in args.T or [4096, 65536, 1048576, 10**7]:
+            if args.time_dependent:
+                check_memory(2 * 8 * T * S * V, memory_limit, f"the time-dependent pair (T = {T:,}, S = {S}, V = {V})")
+                continue
+            # a uniform pair of the same sizes: the plan depends on (T, S, V) only
+            probs = np.full((S, V), 1.0 / V)
+            shape = AutomatonPair(np.full(S, 1.0 / S), np.zeros((S, V), dtype=np.int64), probs, probs, np.zeros(S), T)
+            check_plan(plan_exact(shape), memory_limit or None, (time_limit / max(1, 2 * args.repeats)) or None)
 
 
 def _print_machine(p) -> None:
