@@ -144,12 +144,14 @@ def _with_second_moments(plan: ExactPlan, auto: AutomatonPair) -> ExactPlan:
     and four [T] outputs)."""
     T, S, V = auto.T, auto.S, auto.V
     if not auto.time_dependent and 3 * S <= DENSE_STATE_LIMIT:
-        step = 4 * _CALL_SECONDS + 2 * 9 * S * S / _FLOPS_PER_SECOND
+        # √T-blocks of the 3S×3S operator (numerics.transition.position_expectations), five functionals
+        n, logs = 3 * S, 3 * _log2(T + 1)
+        seconds = (2 * n**3 * logs + 2 * 5 * n * (T + 1)) / _FLOPS_PER_SECOND + 60 * logs * _CALL_SECONDS
+        working = 2 * 5 * 8 * (T + 1) + 8 * n * (5 * _block_length(T + 1) + 2 * n) + 8 * n * (T // _block_length(T + 1) + 1)
     else:
-        step = 6 * 12 * _CALL_SECONDS + 6 * 8 * S * V / _FLOPS_PER_SECOND
-    extra_bytes = 4 * 8 * (T + 1) + 8 * 2**20 + 8 * 9 * S * S + 6 * 8 * S * V
-    return dataclasses.replace(plan, bytes=max(plan.bytes, extra_bytes) + 4 * 8 * (T + 1),
-                               seconds=plan.seconds + T * step)
+        seconds = T * (6 * 12 * _CALL_SECONDS + 6 * 8 * S * V / _FLOPS_PER_SECOND)
+        working = 4 * 8 * (T + 1) + 8 * 2**20 + 6 * 8 * S * V
+    return dataclasses.replace(plan, bytes=plan.bytes + working + 4 * 8 * (T + 1), seconds=plan.seconds + seconds)
 
 
 def check_plan(plan: ExactPlan, max_memory: float | None, max_seconds: float | None) -> None:

@@ -24,6 +24,7 @@ equals E[W²], and no bound of the family applies).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -133,6 +134,8 @@ def second_moment_dp(pair: AutomatonPair | TabularPair, T: int | None = None) ->
     def push(weights: np.ndarray, d: np.ndarray) -> np.ndarray:
         return np.bincount(flat_next, weights=(d[:, None] * weights).ravel(), minlength=S)
 
+    if block is not None and np.all(np.isfinite(chi2_t)):
+        return _second_moment_by_blocks(auto, block, chi2_t, row_u)
     # the states (e_t, f_t, c_t) for t = 0..T are kept a chunk of positions at a time, and the
     # per-position sums are taken over each chunk at once
     chunk = max(1, min(T + 1, _CHUNK_ELEMENTS // (3 * S)))
@@ -172,7 +175,28 @@ def second_moment_dp(pair: AutomatonPair | TabularPair, T: int | None = None) ->
                 terms[t0:t0 + m] = expectation_with_inf(E[:m], chi2_rows, axis=1)
                 chi2_pos[t0:t0 + m] = expectation_with_inf(C[:m], chi2_rows, axis=1)
                 u_mass[t0:t0 + m] = np.einsum("ts,ts->t", C[:m], u_rows)
-    f = state[S:2 * S]
+    return _second_moment_result(auto, prefix, terms, chi2_pos, float(state[S:2 * S].sum()), float(u_mass.sum()))
+
+
+def _second_moment_by_blocks(auto: AutomatonPair, block: np.ndarray, chi2: np.ndarray, row_u: np.ndarray):
+    """The same recursion for a time-homogeneous pair, without a Python step per position: every
+    per-position sum is a linear functional of x_t = A^t x_0 (A the 3S×3S block operator), evaluated
+    for all t by √T-blocks (:func:`numerics.transition.position_expectations`, O(S³ log T + T·S))."""
+    from numerics.transition import position_expectations
+
+    T, S = auto.T, auto.S
+    zero, one = np.zeros(S), np.ones(S)
+    columns = [np.concatenate(c) for c in ((one, zero, zero), (chi2, zero, zero), (zero, zero, chi2),
+                                          (zero, zero, row_u), (zero, one, zero))]
+    x0 = np.concatenate([zero, zero, auto.init.astype(np.float64)])
+    with np.errstate(over="ignore", invalid="ignore"):
+        prefix, terms, chi2_pos, u_pos, f_sum = position_expectations(x0, np.ascontiguousarray(block.T), columns,
+                                                                      T + 1)
+    return _second_moment_result(auto, prefix, terms[:T], chi2_pos[:T], float(f_sum[T]), float(u_pos[:T].sum()))
+
+
+def _second_moment_result(auto: AutomatonPair, prefix, terms, chi2_pos, f_total: float, u_total: float):
+    T = auto.T
     # overflow of e (a huge second moment) can turn 0·inf into NaN inside the products: report +inf
     prefix = np.where(np.isnan(prefix), np.inf, prefix)
     terms = np.where(np.isnan(terms), np.inf, terms)
@@ -180,7 +204,7 @@ def second_moment_dp(pair: AutomatonPair | TabularPair, T: int | None = None) ->
     with np.errstate(over="ignore"):
         second = float(terms.sum())           # +inf when the second moment overflows float64
     chi2_max, where = chi2_tok_max(auto)
-    mean_W = float(f.sum() - u_mass.sum()) if np.all(np.isfinite(f)) else float("nan")
+    mean_W = f_total - u_total if math.isfinite(f_total) else float("nan")
     return SecondMoment(
         chi2_tok_max=chi2_max, chi2_tok_max_context=where,
         chi2_seq=float("inf") if off else float(prefix[T]),

@@ -30,6 +30,8 @@ DERIVATIONS = "tests/proofs/test_derivations.py::test_every_derivation_passes_th
 HEADLINE = "tests/numerics/test_tables.py::test_the_headline_numbers"
 TABLE_CELLS = "tests/numerics/test_tables.py::test_every_printed_cell_agrees_or_is_an_explained_slip"
 DP_VS_ENUMERATION = "tests/numerics/test_exact_vs_enumeration.py::test_dynamic_programme_agrees_with_enumeration"
+#: the block-operator engine (time-homogeneous pairs) forced, against enumeration
+BLOCK_VS_ENUMERATION = "tests/numerics/test_exact_engines.py::test_both_engines_agree_with_enumeration"
 
 
 class MutationTargetError(LookupError):
@@ -230,13 +232,14 @@ MUTATIONS: dict[str, Mutation] = {m.id: m for m in [
     # --- KL direction and d^θ vs d^roll
     Mutation("kl_direction", "token KL(θ ‖ roll) instead of KL(roll ‖ θ)", "numerics.divergence:token_kl",
              ("tests/numerics/test_lemmas.py::test_kl_chain_rule",), patch=_swapped),
-    Mutation("dbar_under_theta", "D̄_t averaged over d_t^θ instead of d_t^roll", "numerics.exact:exact_quantities",
-             (DP_VS_ENUMERATION,), old="tv_pos = (d_roll[:T] * tv_t).sum(axis=1)",
-             new="tv_pos = (d_theta[:T] * tv_t).sum(axis=1)"),
-    Mutation("surrogate_under_theta", "L' per-token form over d_t^θ (the performance difference) instead of d_t^roll",
-             "numerics.exact:exact_quantities", (DP_VS_ENUMERATION,),
-             old='surrogate_terms = np.einsum("ts,ts->t", d_roll[:T], seen_V - V[:T])',
-             new='surrogate_terms = np.einsum("ts,ts->t", d_theta[:T], seen_V - V[:T])'),
+    Mutation("dbar_under_theta", "D̄_t (and the per-position KL) averaged over d_t^θ instead of d_t^roll",
+             "numerics.exact:_block_sweep", (BLOCK_VS_ENUMERATION,),
+             old="position_expectations(auto.init, F_roll, columns, T, B)",
+             new="position_expectations(auto.init, F_theta, columns, T, B)"),
+    Mutation("surrogate_under_theta", "L' accumulated along d_t^θ (the performance difference) instead of d_t^roll",
+             "numerics.exact:_block_sweep", (BLOCK_VS_ENUMERATION,),
+             old="power = _Triangular(F_roll, D, np.zeros((S, S)), -D, F_seen)",
+             new="power = _Triangular(F_theta, D, np.zeros((S, S)), -D, F_seen)"),
     # --- the worst case over rewards and the telescoped bracket
     Mutation("worst_reward_sign", "worst reward 1[f > 0] → 1[f < 0]", "numerics.enumeration:worst_case_error",
              (f"{BOUNDS_HOLD}::test_worst_case_reward_attains_the_supremum",),

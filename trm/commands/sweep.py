@@ -78,5 +78,5 @@ def add_parser(sub) -> None:
                         "or ray://host:port")
     p.add_argument("--cache", default=None, help="cache directory (default figures/cache)")
     p.add_argument("--refresh", action="store_true", help="recompute even when the cache holds this spec's results")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
