@@ -18,83 +18,30 @@ and sequence clauses may be mixed (the result is a token mask, as in verl). The 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
+from numerics.criteria import LOG_RATIO_CLAMP, Clause, Criterion
+from numerics.criteria import parse_clause as _parse_clause
+from numerics.criteria import parse_criterion as _parse_criterion
 from numerics.errors import TRMInputError
 
-EXACT = ("trm_max", "trm_avg", "ln_trm", "ser")
-BAND = ("token_k1", "seq_sum_k1", "seq_mean_k1")
-SCALAR = ("token_k2", "token_k3", "seq_sum_k2", "seq_sum_k3", "seq_mean_k2", "seq_mean_k3", "seq_max_k2", "seq_max_k3")
-NAMES = EXACT + BAND + SCALAR
 NEEDS_DISTRIBUTIONS = ("trm_max", "trm_avg")
-LOG_RATIO_CLAMP = 20.0
-DEFAULT_LN_DELTA = 1e-3
-
-
-@dataclass(frozen=True)
-class Clause:
-    name: str
-    threshold: float = math.nan
-    lower: float = math.nan
-    upper: float = math.nan
-    ln_delta: float = DEFAULT_LN_DELTA
-    text: str = ""
-
-    @property
-    def token_level(self) -> bool:
-        return self.name.startswith("token_")
-
-    @property
-    def tokenwise(self) -> bool:
-        """Whether the sequence is kept iff every token passes its own test (so (1 − p)^n models it)."""
-        return self.token_level or self.name.startswith("seq_max") or self.name == "trm_max"
-
-
-@dataclass(frozen=True)
-class Criterion:
-    text: str
-    clauses: tuple[Clause, ...]
-
-
-def _number(text: str, spec: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise TRMInputError(f"--criterion {spec!r}: {text!r} is not a number") from None
-    if not math.isfinite(value) or value < 0:
-        raise TRMInputError(f"--criterion {spec!r}: threshold {text} must be a finite non-negative number")
-    return value
 
 
 def parse_clause(spec: str) -> Clause:
-    spec = spec.strip()
-    name, sep, value = spec.partition(":")
-    if name not in NAMES:
-        raise TRMInputError(f"--criterion {spec!r}: unknown name {name!r}; choose from {', '.join(NAMES)}")
-    if not sep or not value:
-        raise TRMInputError(f"--criterion {spec!r}: {name} needs {'lower_upper' if name in BAND else 'a threshold'}, "
-                            f"e.g. {name}:{'0.6_1.6' if name in BAND else '0.01'}")
-    if name in BAND:
-        parts = value.split("_")
-        if len(parts) != 2:
-            raise TRMInputError(f"--criterion {spec!r}: {name} takes a ratio band lower_upper, e.g. {name}:0.6_1.6")
-        lower, upper = (_number(p, spec) for p in parts)
-        if not 0 < lower < upper:
-            raise TRMInputError(f"--criterion {spec!r}: the band needs 0 < lower < upper, got {lower} and {upper}")
-        return Clause(name, lower=lower, upper=upper, text=spec)
-    if name == "ln_trm":
-        text, _, delta = value.partition("@")
-        return Clause(name, _number(text, spec), ln_delta=_number(delta, spec) if delta else DEFAULT_LN_DELTA, text=spec)
-    return Clause(name, _number(value, spec), text=spec)
+    return _parse_clause(spec, "--criterion")
 
 
 def parse_criterion(text: str) -> Criterion:
-    if not text or not text.strip():
-        raise TRMInputError("--criterion: empty specification")
-    return Criterion(text, tuple(parse_clause(part) for part in text.split(",")))
+    criterion = _parse_criterion(text, "--criterion")
+    for clause in criterion.clauses:
+        if clause.name == "trm_chi2":
+            raise TRMInputError(f"--criterion {clause.text!r}: trm_chi2 is decided by `trm simulate` (exact χ² from "
+                                "the simulator's distributions); the audit estimates χ² from the dump instead "
+                                "(suite.chi2 in the output)")
+    return criterion
 
 
 @lru_cache(maxsize=4096)

@@ -27,10 +27,9 @@ def test_criterion_grammar_is_the_simulators(text):
         assert x == y or (math.isnan(x) and math.isnan(y)), field
 
 
-def test_every_audit_name_is_a_simulator_name_and_bad_clauses_are_refused():
-    from gpu_sim.criteria import NAMES
-
-    assert set(audit_criteria.NAMES) <= set(NAMES)
+def test_bad_clauses_and_trm_chi2_are_refused_by_the_audit():
+    with pytest.raises(TRMInputError, match="trm_chi2 is decided by `trm simulate`"):
+        audit_criteria.parse_criterion("trm_max:0.1,trm_chi2:0.01")
     for spec, message in [("trm_maximum:0.1", "unknown name"), ("token_k1:0.5", "lower_upper"),
                           ("seq_mean_k1:1.2_0.8", "0 < lower < upper"), ("seq_max_k2", "needs a threshold"),
                           ("trm_max:-1", "non-negative")]:
