@@ -97,8 +97,8 @@ class BoundInputs:
         """User numbers with missing ones set to their worst case given the others:
         ε = min(1, sqrt(δ/2)), D_KL^seq = Tδ, D_TV^seq = min(1, sqrt(D_KL^seq/2)), D̄_t ≡ ε.
         Inputs that contradict each other are refused with the relation that fails."""
-        T = _check_horizon(T)
-        d = _check_value("kl-max (δ)", kl_tok_max, allow_inf=True)
+        T = check_horizon(T)
+        d = check_value("kl-max (δ)", kl_tok_max, allow_inf=True)
         notes = []
         eps_cap = float(_scalar_function("worst_eps")(_finite(d)))
         e = _capped_input("tv-max", "ε", tv_tok_max, eps_cap, "the Pinsker cap min(1, sqrt(δ/2))",
@@ -119,19 +119,22 @@ def _capped_input(flag: str, symbol: str, value, cap: float, cap_text: str, rela
     if value is None:
         notes.append(f"{symbol}: worst case {cap_text} = {cap:.6g}")
         return cap
-    v = _check_value(f"{flag} ({symbol})", value, allow_inf=allow_inf)
+    v = check_value(f"{flag} ({symbol})", value, allow_inf=allow_inf)
     if v > cap * (1 + CONSISTENCY_RTOL):
         raise TRMInputError(f"--{flag} {v:g} exceeds {cap_text} = {cap:g}: {relation}")
     return v
 
 
-def _check_horizon(T) -> int:
+def check_horizon(T) -> int:
+    """T as an int ≥ 1, or a TRMInputError naming it."""
     if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
         raise TRMInputError(f"T = {T!r}: the sequence length must be an integer ≥ 1")
     return int(T)
 
 
-def _check_value(name: str, value, allow_inf: bool = False) -> float:
+def check_value(name: str, value, allow_inf: bool = False) -> float:
+    """A non-negative number (a divergence, a second moment, a budget), +inf only with ``allow_inf``;
+    a TRMInputError naming ``name`` otherwise."""
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -139,7 +142,7 @@ def _check_value(name: str, value, allow_inf: bool = False) -> float:
     if math.isnan(v) or (math.isinf(v) and not (allow_inf and v > 0)):
         raise TRMInputError(f"{name} = {value!r}: must be a finite number")
     if v < 0:
-        raise TRMInputError(f"{name} = {v:g}: a divergence cannot be negative")
+        raise TRMInputError(f"{name} = {v:g}: cannot be negative")
     return v
 
 
@@ -173,8 +176,8 @@ def threshold(T: int, budget: float, constants: str = "paper", rel_tol: float = 
     B* is nondecreasing in δ (each term is), so bisection on log δ finds it. Returns +inf when
     even an unbounded δ keeps B* within the budget (e.g. T = 1, where every bound is 0).
     """
-    T = _check_horizon(T)
-    beta = _check_value("budget (β)", budget)
+    T = check_horizon(T)
+    beta = check_value("budget (β)", budget)
     if beta <= 0:
         raise TRMInputError(f"budget = {beta:g}: the error budget must be positive")
     if worst_case_unified(T, math.inf, constants) <= beta:

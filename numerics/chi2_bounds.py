@@ -29,6 +29,7 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
+from numerics.bounds import check_horizon, check_value
 from numerics.errors import TRMInputError
 from proofs import second_moment as formulas
 from proofs.symbols import t as t_sym
@@ -151,21 +152,21 @@ class Chi2Inputs:
     def worst_case(cls, T, chi2_max, chi2_seq=None, second_moment=None) -> "Chi2Inputs":
         """User numbers; a missing χ²_seq takes its worst case (1 + χ²_max)^T − 1 given χ²_max.
         Inputs that contradict each other are refused with the relation that fails."""
-        T = _check_horizon(T)
-        x = _check_value("chi2-max (χ²_max)", chi2_max, allow_inf=True)
+        T = check_horizon(T)
+        x = check_value("chi2-max (χ²_max)", chi2_max, allow_inf=True)
         notes = []
         seq_cap = math.inf if math.isinf(x) else _expm1_safe(T * math.log1p(x))
         if chi2_seq is None:
             s = seq_cap
             notes.append(f"χ²_seq: worst case (1 + χ²_max)^T − 1 = {seq_cap:.6g}")
         else:
-            s = _check_value("chi2-seq (χ²_seq)", chi2_seq, allow_inf=True)
+            s = check_value("chi2-seq (χ²_seq)", chi2_seq, allow_inf=True)
             if s > seq_cap * (1 + CONSISTENCY_RTOL):
                 raise TRMInputError(f"--chi2-seq {s:g} exceeds (1 + χ²_max)^T − 1 = {seq_cap:g}: the recursion "
                                     "E[M_t²] ≤ (1 + χ²_max)·E[M_(t−1)²] must hold")
         m = None
         if second_moment is not None:
-            m = _check_value("second-moment (E[W²])", second_moment, allow_inf=True)
+            m = check_value("second-moment (E[W²])", second_moment, allow_inf=True)
             cap = x * shift_sum("chi2_mixed", T, x, s) if x > 0 else 0.0
             if m > cap * (1 + CONSISTENCY_RTOL):
                 raise TRMInputError(f"second moment {m:g} exceeds χ²_max·Σ_t min(χ²_seq, (1 + χ²_max)^(t−1) − 1) "
@@ -177,28 +178,10 @@ def _expm1_safe(y: float) -> float:
     return math.inf if y > 709 else math.expm1(y)
 
 
-def _check_horizon(T) -> int:
-    if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
-        raise TRMInputError(f"T = {T!r}: the sequence length must be an integer ≥ 1")
-    return int(T)
-
-
-def _check_value(name: str, value, allow_inf: bool = False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TRMInputError(f"{name} = {value!r}: not a number") from None
-    if math.isnan(v) or (math.isinf(v) and not (allow_inf and v > 0)):
-        raise TRMInputError(f"{name} = {value!r}: must be a finite number")
-    if v < 0:
-        raise TRMInputError(f"{name} = {v:g}: a χ² divergence or second moment cannot be negative")
-    return v
-
-
 def evaluate_chi2_bounds(inputs: Chi2Inputs) -> dict:
     """{'chi2_max', 'chi2_mixed', 'chi2_exact' (None without E[W²]), 'chi2_family' (their minimum),
     'chi2_argmin' (its name)}; the constant ½ of THEORY §10."""
-    T = _check_horizon(inputs.T)
+    T = check_horizon(inputs.T)
     values = {
         "chi2_max": _half_sqrt_product(inputs.chi2_max, shift_sum("chi2_max", T, inputs.chi2_max)),
         "chi2_mixed": _half_sqrt_product(inputs.chi2_max,
@@ -241,8 +224,8 @@ def chi2_threshold(T: int, budget: float, rel_tol: float = 1e-10) -> float:
     B_χ²-max is increasing in χ²_max, so bisection on log χ² finds it; +inf when T = 1 (bound 0).
     For T χ² ≪ 1, B_χ²-max ≈ T χ²/(2√2), so the threshold falls like 1/T.
     """
-    T = _check_horizon(T)
-    beta = _check_value("budget (β)", budget)
+    T = check_horizon(T)
+    beta = check_value("budget (β)", budget)
     if beta <= 0:
         raise TRMInputError(f"budget = {beta:g}: the error budget must be positive")
     if T == 1:
