@@ -393,15 +393,17 @@ def load_numbers(path, name: str, memory_limit: int | None = None) -> np.ndarray
 # ---------------------------------------------------------------------------------------------
 # size and time guards
 def check_memory(need_bytes: float, limit_bytes: float, what: str, flag: str = "--memory-limit") -> None:
-    """Refuse when the estimate ``need_bytes`` exceeds ``limit_bytes``; 0 or None disables the check."""
-    if limit_bytes and need_bytes > limit_bytes:
+    """Refuse when the estimate ``need_bytes`` exceeds ``limit_bytes`` (an estimate that is not a number
+    counts as exceeding it); 0 or None disables the check."""
+    if limit_bytes and not need_bytes <= limit_bytes:
         raise TRMInputError(f"{what} needs about {human_bytes(need_bytes)}, above the memory limit of "
                             f"{human_bytes(limit_bytes)}; reduce the sizes or raise {flag} (GB)")
 
 
 def check_time(need_seconds: float, limit_seconds: float, what: str, flag: str = "--time-limit") -> None:
-    """Refuse when the estimate ``need_seconds`` exceeds ``limit_seconds``; 0 or None disables the check."""
-    if limit_seconds and need_seconds > limit_seconds:
+    """Refuse when the estimate ``need_seconds`` exceeds ``limit_seconds`` (an estimate that is not a
+    number counts as exceeding it); 0 or None disables the check."""
+    if limit_seconds and not need_seconds <= limit_seconds:
         raise TRMInputError(f"{what} would take about {human_seconds(need_seconds)}, above the time limit of "
                             f"{human_seconds(limit_seconds)}; reduce the sizes or raise {flag} (seconds, 0 = none)")
 
@@ -462,7 +464,8 @@ def generator_bytes(family: str, *, T: int, vocab: int, states: int = 8, prompts
     elif family == "tabular":
         # policies at every prefix (N = Σ_(k<T) V^k of them) and a reward per complete sequence
         prefixes = tree_nodes(V, T - 1)
-        leaves = tree_nodes(V, T) - prefixes
+        total = tree_nodes(V, T)
+        leaves = math.inf if math.isinf(total) else total - prefixes     # inf − inf would be NaN
         what = f"--prompts {prompts} × --vocab^--T = {V}^{T} sequences and their prefixes"
         return 20 * 8 * prompts * (prefixes * V + leaves), what
     else:

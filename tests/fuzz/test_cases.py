@@ -105,6 +105,8 @@ def test_malformed_options_are_refused(worker, d, argv, match):
 # --- unbounded memory and time ---------------------------------------------------------------
 @pytest.mark.parametrize("argv, match", [
     (["random", "--family", "tabular", "--T", "40", "--seed", "0", "--out", "x.npz"], "--T"),
+    # 4^62 sequences: the size estimate overflows to inf − inf, which must still refuse (found by the long fuzz run)
+    (["simulate", "--family", "tabular", "--T", "62", "--samples", "1", "--device", "cpu"], "--T"),
     (["random", "--family", "kgram", "--k", "20", "--seed", "0", "--out", "x.npz"], "--k"),
     (["random", "--family", "automaton", "--states", str(10**9), "--seed", "0", "--out", "x.npz"], "--states"),
     (["simulate", "--family", "neural", "--hidden", str(10**6), "--T", "8", "--samples", "8"], "--hidden"),
