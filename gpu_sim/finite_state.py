@@ -86,7 +86,7 @@ class StepTables:
         draw_roll, draw_theta, draw_res  [R·V, 2]  alias tables (prob, alias index) of π_roll, π_θ and the
                                                    coupling residual (π_θ − π_roll)⁺/D_TV (empty without alias)
         cdf_roll, cdf_theta, cdf_res     [R·V]     their CDFs (when the alias tables are too large to build)
-        token                            [R·V, 2]  (accept = min(1, π_θ/π_roll), log π_θ − log π_roll)
+        token                            [R·V, 3]  (accept = min(1, π_θ/π_roll), log π_θ − log π_roll, ρ − 1)
         row                              [R, 3]    (D_KL(roll ‖ θ), D_TV, χ²(θ ‖ roll)) of the row's context
         next_state                       [S·V]
     with column views (``prob_roll``, ``alias_roll`` as int64, ``accept``, ``log_ratio``, ``kl_row``,
@@ -118,7 +118,9 @@ class StepTables:
         with np.errstate(divide="ignore", invalid="ignore"):
             log_ratio = (np.log(theta) - np.log(roll)).ravel()
         accept = np.where(roll > 0, np.minimum(1.0, theta / np.where(roll > 0, roll, 1.0)), 0.0).ravel()
-        self.token = np.stack([accept, log_ratio], axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rho_minus_one = np.where(roll > 0, (theta - roll) / np.where(roll > 0, roll, 1.0), 0.0).ravel()
+        self.token = np.stack([accept, log_ratio, rho_minus_one], axis=1)
         self.row = np.stack([token_kl(roll, theta), token_tv(roll, theta), token_chi2(roll, theta)], axis=1)
         self.accept, self.log_ratio = self.token[:, 0], self.token[:, 1]
         self.kl_row, self.tv_row, self.chi2_row = self.row[:, 0], self.row[:, 1], self.row[:, 2]
@@ -222,6 +224,7 @@ class FiniteStateFamily:
 
             sr, sq = state_r.numpy(), state_q.numpy()
             outs = [np.empty((block, batch)) for _ in range(4)]
+            m1 = np.zeros(batch)                     # M_t − 1 per sequence (THEORY §10), advanced by the step
         if dev.type == "cpu":
             rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=generator)))
             U_buffer = np.empty((block, 2, batch))
@@ -236,9 +239,9 @@ class FiniteStateFamily:
             if self.kernel == "fused":
                 lr, kl, tv, chi2 = (o[:tau] for o in outs)
                 finite_state_block(t, U.numpy(), sr, sq, self.S, self.V, self.time_dependent, self.use_alias,
-                                   self.tables, lr, kl, tv, chi2)
+                                   self.tables, lr, kl, tv, chi2, m1, running.s["W"].numpy())
                 running.update(torch.from_numpy(lr), torch.from_numpy(kl), torch.from_numpy(tv),
-                               chi2=torch.from_numpy(chi2))
+                               chi2=torch.from_numpy(chi2), w_fed=True)
             else:
                 lr, kl, tv, chi2, state_r, state_q = self._torch_block(t, U, state_r, state_q)
                 running.update(lr, kl, tv, chi2=chi2)

@@ -10,7 +10,10 @@ with u = U[i, :, b], table row r = state (+ t·S when time-dependent):
     θ-chain: if it sits in the roll-chain's state, keep y when u1 < a = min(1, π_θ(y)/π_roll(y)),
              else draw(residual, r, (u1 − a)/(1 − a)) (maximal coupling; given a rejection the
              rescaled uniform is again uniform and independent of y); otherwise draw(θ, r_θ, u1)
-    outputs  ℓ_t = log π_θ(y) − log π_roll(y), D_KL(r), D_TV(r); states follow next_state.
+    outputs  ℓ_t = log π_θ(y) − log π_roll(y), D_KL(r), D_TV(r), χ²(r); states follow next_state;
+             and, per sequence in place, M_t − 1 = (M_(t−1) − 1)·ρ_t + u_t and W += (M_(t−1) − 1)·u_t with
+             u_t = ρ_t − 1 from the table (THEORY §10; no transcendental per token, nothing of order 1
+             cancels), which :meth:`gpu_sim.running.RunningStats.update` is told not to redo.
 The loop runs position by position over the batch: consecutive sequences are independent, so their
 table look-ups overlap in the CPU (sequence by sequence, each step would wait on the previous one's
 look-ups; measured 2–3× slower), and U and the outputs are read and written contiguously. It is serial:
@@ -51,7 +54,7 @@ def _inverse_cdf(cdf, base, V, u):
 
 @njit(nogil=True, cache=True)
 def finite_state_alias(t0, U, state_r, state_q, S, V, time_dependent, draw_roll, draw_theta, draw_res,
-                       token, row, next_state, lr_out, kl_out, tv_out, chi2_out):
+                       token, row, next_state, lr_out, kl_out, tv_out, chi2_out, m1, w):
     """Advance ``state_r``/``state_q`` [B] (in place) through τ = U.shape[0] positions starting at t0 with
     alias draws, writing ℓ, D_KL, D_TV, χ² of the roll-chain's contexts into the [τ, B] outputs."""
     tau = U.shape[0]
@@ -74,6 +77,9 @@ def finite_state_alias(t0, U, state_r, state_q, S, V, time_dependent, draw_roll,
             else:
                 yq = _alias(draw_theta, (sq + shift) * V, V, u1)
             lr_out[i, b] = token[base + y, 1]
+            u = token[base + y, 2]                   # u_t = ρ_t − 1
+            w[b] += m1[b] * u                        # W += (M_(t−1) − 1)·u_t
+            m1[b] += m1[b] * u + u                   # M_t − 1 = (M_(t−1) − 1)·ρ_t + u_t
             kl_out[i, b] = row[row_r, 0]
             tv_out[i, b] = row[row_r, 1]
             chi2_out[i, b] = row[row_r, 2]
@@ -83,7 +89,7 @@ def finite_state_alias(t0, U, state_r, state_q, S, V, time_dependent, draw_roll,
 
 @njit(nogil=True, cache=True)
 def finite_state_cdf(t0, U, state_r, state_q, S, V, time_dependent, cdf_roll, cdf_theta, cdf_res,
-                     token, row, next_state, lr_out, kl_out, tv_out, chi2_out):
+                     token, row, next_state, lr_out, kl_out, tv_out, chi2_out, m1, w):
     """:func:`finite_state_alias` with inverse-CDF draws (tables too large for alias tables)."""
     tau = U.shape[0]
     B = U.shape[2]
@@ -105,6 +111,9 @@ def finite_state_cdf(t0, U, state_r, state_q, S, V, time_dependent, cdf_roll, cd
             else:
                 yq = _inverse_cdf(cdf_theta, (sq + shift) * V, V, u1)
             lr_out[i, b] = token[base + y, 1]
+            u = token[base + y, 2]                   # u_t = ρ_t − 1
+            w[b] += m1[b] * u                        # W += (M_(t−1) − 1)·u_t
+            m1[b] += m1[b] * u + u                   # M_t − 1 = (M_(t−1) − 1)·ρ_t + u_t
             kl_out[i, b] = row[row_r, 0]
             tv_out[i, b] = row[row_r, 1]
             chi2_out[i, b] = row[row_r, 2]
@@ -113,9 +122,9 @@ def finite_state_cdf(t0, U, state_r, state_q, S, V, time_dependent, cdf_roll, cd
 
 
 def finite_state_block(t0, U, state_r, state_q, S, V, time_dependent, use_alias, tables, lr_out, kl_out, tv_out,
-                       chi2_out):
+                       chi2_out, m1, w):
     """One block of the step for :class:`gpu_sim.finite_state.StepTables` ``tables`` (alias or CDF draws)."""
-    shared = (tables.token, tables.row, tables.next_state, lr_out, kl_out, tv_out, chi2_out)
+    shared = (tables.token, tables.row, tables.next_state, lr_out, kl_out, tv_out, chi2_out, m1, w)
     if use_alias:
         finite_state_alias(t0, U, state_r, state_q, S, V, time_dependent, tables.draw_roll, tables.draw_theta,
                            tables.draw_res, *shared)

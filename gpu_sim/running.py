@@ -87,14 +87,15 @@ class RunningStats:
         self.token_kept = [zeros() for _ in self.criteria]
 
     def update(self, log_ratio: torch.Tensor, kl: torch.Tensor, tv: torch.Tensor,
-               mask: torch.Tensor | None = None, chi2: torch.Tensor | None = None) -> None:
+               mask: torch.Tensor | None = None, chi2: torch.Tensor | None = None, w_fed: bool = False) -> None:
         """One block [τ, B] starting at the current position; must not cross a checkpoint.
 
         ``mask`` [τ, B] (bool or 0/1): valid positions; None means every position is valid. Padded
         entries of log_ratio, kl, tv and chi2 may hold anything (NaN included): they are set to 0, which
         is neutral for every sum, for every maximum (all tracked statistics are ≥ 0) and for W (a
         log-ratio of 0 adds u = 0). ``chi2`` ([τ, B], optional): the exact per-context χ²(θ ‖ roll) of
-        the same contexts."""
+        the same contexts. ``w_fed``: the caller has already advanced ``s["W"]`` through this block,
+        token by token (the fused finite-state step does), so it is not redone."""
         tau = log_ratio.shape[0]
         t0, t1 = self.t, self.t + tau
         if t1 > self.next_boundary(t0):
@@ -113,19 +114,19 @@ class RunningStats:
                                  for x in (log_ratio, kl, tv))
             if chi2 is not None:
                 chi2 = torch.where(valid, chi2, torch.zeros((), dtype=chi2.dtype, device=chi2.device))
-        self._update_second_moment(log_ratio, chi2, t0, t1)
+        self._update_second_moment(log_ratio, chi2, t0, t1, w_fed)
         lr = log_ratio.clamp(-LOG_RATIO_CLAMP, LOG_RATIO_CLAMP)
         k2 = 0.5 * lr * lr
         k3 = torch.expm1(lr) - lr
         x = torch.expm1(log_ratio)                      # ρ_t − 1, exact (unclamped)
         s["sum_kl"] += kl.sum(0)
-        s["max_kl"] = torch.maximum(s["max_kl"], kl.max(0).values)
+        s["max_kl"] = torch.maximum(s["max_kl"], kl.amax(0))
         s["sum_lr"] += lr.sum(0)
         s["sum_lr_raw"] += log_ratio.sum(0)
         s["sum_k2"] += k2.sum(0)
         s["sum_k3"] += k3.sum(0)
-        s["max_k2"] = torch.maximum(s["max_k2"], k2.max(0).values)
-        s["max_k3"] = torch.maximum(s["max_k3"], k3.max(0).values)
+        s["max_k2"] = torch.maximum(s["max_k2"], k2.amax(0))
+        s["max_k3"] = torch.maximum(s["max_k3"], k3.amax(0))
         s["sum_x"] += x.sum(0)
         s["sum_absx"] += x.abs().sum(0)
         for (delta, T_c), (w, _) in self._ln.items():
@@ -149,14 +150,17 @@ class RunningStats:
         if t1 in self.checkpoints:
             self._decide(self.checkpoints.index(t1), t1)
 
-    def _update_second_moment(self, log_ratio: torch.Tensor, chi2: torch.Tensor | None, t0: int, t1: int) -> None:
+    def _update_second_moment(self, log_ratio: torch.Tensor, chi2: torch.Tensor | None, t0: int, t1: int,
+                              w_fed: bool = False) -> None:
         """W += Σ_t (M_{t−1} − 1)·u_t over the block (the martingale transform of THEORY §10), the
-        running log M, and the χ² statistics when ``chi2`` is given."""
+        running log M, and the χ² statistics when ``chi2`` is given; with ``w_fed`` the caller has
+        already advanced W (token by token, from M − 1 kept alongside)."""
         s = self.s
-        prev = torch.cat([torch.zeros_like(log_ratio[:1]), torch.cumsum(log_ratio[:-1], 0)]) + s["log_M"]
-        u = torch.expm1(log_ratio)
-        step = torch.expm1(prev) * u
-        s["W"] += torch.where(u == 0, torch.zeros_like(step), step).sum(0)
+        if not w_fed:
+            prev = torch.cat([torch.zeros_like(log_ratio[:1]), torch.cumsum(log_ratio[:-1], 0)]) + s["log_M"]
+            u = torch.expm1(log_ratio)
+            step = torch.expm1(prev) * u
+            s["W"] += torch.where(u == 0, torch.zeros_like(step), step).sum(0)
         s["log_M"] += log_ratio.sum(0)
         if self.has_chi2 is None:
             self.has_chi2 = chi2 is not None
@@ -164,7 +168,7 @@ class RunningStats:
             if self._needs_chi2:
                 raise TRMInputError(_NO_CHI2)
             return
-        s["max_chi2"] = torch.maximum(s["max_chi2"], chi2.max(0).values)
+        s["max_chi2"] = torch.maximum(s["max_chi2"], chi2.amax(0))
         self.pos_chi2[t0:t1] += chi2.sum(1)
         self.max_chi2_seen = torch.maximum(self.max_chi2_seen, chi2.max())
 

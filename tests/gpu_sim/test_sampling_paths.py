@@ -50,7 +50,12 @@ def test_fused_and_torch_paths_draw_identical_samples(monkeypatch, alias):
         (Rt, Qt), b = _run(ops, batch, T, block, checkpoints=[7, 30])
         assert torch.equal(Rf, Rt) and torch.equal(Qf, Qt)
         for key in a.s:
-            assert torch.equal(a.s[key], b.s[key]), key
+            if key == "W":
+                # the compiled loop advances W token by token from M − 1, torch from expm1 of a cumulative
+                # sum of log-ratios per block: the same quantity computed another way, equal to rounding
+                assert torch.allclose(a.s[key], b.s[key], rtol=1e-12, atol=1e-14), key
+            else:
+                assert torch.equal(a.s[key], b.s[key]), key
         assert torch.equal(a.pos_kl, b.pos_kl) and torch.equal(a.pos_tv, b.pos_tv)
         assert not torch.equal(Rf, Qf) or pair.S == 3                     # the θ-chain does leave the roll-chain
 
