@@ -52,11 +52,21 @@ def _inverse_cdf(cdf, base, V, u):
     return min(lo, V - 1)
 
 
+@njit(inline="always")
+def _draw(use_alias, draw, cdf, base, V, u):
+    """One token from the row at ``base``: alias draw from the packed table, or inverse CDF."""
+    if use_alias:
+        return _alias(draw, base, V, u)
+    return _inverse_cdf(cdf, base, V, u)
+
+
 @njit(nogil=True, cache=True)
-def finite_state_alias(t0, U, state_r, state_q, S, V, time_dependent, draw_roll, draw_theta, draw_res,
-                       token, row, next_state, lr_out, kl_out, tv_out, chi2_out, m1, w):
-    """Advance ``state_r``/``state_q`` [B] (in place) through τ = U.shape[0] positions starting at t0 with
-    alias draws, writing ℓ, D_KL, D_TV, χ² of the roll-chain's contexts into the [τ, B] outputs."""
+def finite_state_step(t0, U, state_r, state_q, S, V, time_dependent, use_alias, draw_roll, draw_theta, draw_res,
+                      cdf_roll, cdf_theta, cdf_res, token, row, next_state, lr_out, kl_out, tv_out, chi2_out, m1, w):
+    """Advance ``state_r``/``state_q`` [B] (in place) through τ = U.shape[0] positions starting at t0,
+    writing ℓ, D_KL, D_TV, χ² of the roll-chain's contexts into the [τ, B] outputs and advancing
+    M − 1 (``m1``) and W (``w``) per sequence. Alias draws when ``use_alias``, inverse CDF otherwise
+    (tables too large for alias tables); the unused kind of table may be empty."""
     tau = U.shape[0]
     B = U.shape[2]
     for i in range(tau):
@@ -66,50 +76,16 @@ def finite_state_alias(t0, U, state_r, state_q, S, V, time_dependent, draw_roll,
             sq = state_q[b]
             row_r = sr + shift
             base = row_r * V
-            y = _alias(draw_roll, base, V, U[i, 0, b])
+            y = _draw(use_alias, draw_roll, cdf_roll, base, V, U[i, 0, b])
             u1 = U[i, 1, b]
             if sq == sr:
                 a = token[base + y, 0]
                 if u1 < a:
                     yq = y
                 else:
-                    yq = _alias(draw_res, base, V, (u1 - a) / (1.0 - a))
+                    yq = _draw(use_alias, draw_res, cdf_res, base, V, (u1 - a) / (1.0 - a))
             else:
-                yq = _alias(draw_theta, (sq + shift) * V, V, u1)
-            lr_out[i, b] = token[base + y, 1]
-            u = token[base + y, 2]                   # u_t = ρ_t − 1
-            w[b] += m1[b] * u                        # W += (M_(t−1) − 1)·u_t
-            m1[b] += m1[b] * u + u                   # M_t − 1 = (M_(t−1) − 1)·ρ_t + u_t
-            kl_out[i, b] = row[row_r, 0]
-            tv_out[i, b] = row[row_r, 1]
-            chi2_out[i, b] = row[row_r, 2]
-            state_r[b] = next_state[sr * V + y]
-            state_q[b] = next_state[sq * V + yq]
-
-
-@njit(nogil=True, cache=True)
-def finite_state_cdf(t0, U, state_r, state_q, S, V, time_dependent, cdf_roll, cdf_theta, cdf_res,
-                     token, row, next_state, lr_out, kl_out, tv_out, chi2_out, m1, w):
-    """:func:`finite_state_alias` with inverse-CDF draws (tables too large for alias tables)."""
-    tau = U.shape[0]
-    B = U.shape[2]
-    for i in range(tau):
-        shift = (t0 + i) * S if time_dependent else 0
-        for b in range(B):
-            sr = state_r[b]
-            sq = state_q[b]
-            row_r = sr + shift
-            base = row_r * V
-            y = _inverse_cdf(cdf_roll, base, V, U[i, 0, b])
-            u1 = U[i, 1, b]
-            if sq == sr:
-                a = token[base + y, 0]
-                if u1 < a:
-                    yq = y
-                else:
-                    yq = _inverse_cdf(cdf_res, base, V, (u1 - a) / (1.0 - a))
-            else:
-                yq = _inverse_cdf(cdf_theta, (sq + shift) * V, V, u1)
+                yq = _draw(use_alias, draw_theta, cdf_theta, (sq + shift) * V, V, u1)
             lr_out[i, b] = token[base + y, 1]
             u = token[base + y, 2]                   # u_t = ρ_t − 1
             w[b] += m1[b] * u                        # W += (M_(t−1) − 1)·u_t
@@ -124,10 +100,6 @@ def finite_state_cdf(t0, U, state_r, state_q, S, V, time_dependent, cdf_roll, cd
 def finite_state_block(t0, U, state_r, state_q, S, V, time_dependent, use_alias, tables, lr_out, kl_out, tv_out,
                        chi2_out, m1, w):
     """One block of the step for :class:`gpu_sim.finite_state.StepTables` ``tables`` (alias or CDF draws)."""
-    shared = (tables.token, tables.row, tables.next_state, lr_out, kl_out, tv_out, chi2_out, m1, w)
-    if use_alias:
-        finite_state_alias(t0, U, state_r, state_q, S, V, time_dependent, tables.draw_roll, tables.draw_theta,
-                           tables.draw_res, *shared)
-    else:
-        finite_state_cdf(t0, U, state_r, state_q, S, V, time_dependent, tables.cdf_roll, tables.cdf_theta,
-                         tables.cdf_res, *shared)
+    finite_state_step(t0, U, state_r, state_q, S, V, time_dependent, use_alias, tables.draw_roll, tables.draw_theta,
+                      tables.draw_res, tables.cdf_roll, tables.cdf_theta, tables.cdf_res, tables.token, tables.row,
+                      tables.next_state, lr_out, kl_out, tv_out, chi2_out, m1, w)
