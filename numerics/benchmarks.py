@@ -158,7 +158,7 @@ def _best_time(fn, repeats: int) -> float:
     return min(_timed(fn) for _ in range(repeats))
 
 
-def _traced_peak(fn) -> int:
+def traced_peak(fn) -> int:
     """Peak bytes allocated through Python's allocators (numpy included) while ``fn`` runs."""
     tracemalloc.start()
     try:
@@ -185,7 +185,7 @@ def bench_exact(states: int = 64, vocab: int = 64, lengths=(4096, 65536), repeat
                                                        second_moments=False), repeats)
         record = {"S": states, "V": vocab, "T": T, "time_dependent": time_dependent, "engine": plan.method,
                   "suite_seconds": suite, "ns_per_position": 1e9 * suite / T,
-                  "suite_peak_bytes": _traced_peak(lambda: exact_quantities(pair, tv_seq_budget=0, max_memory=None,
+                  "suite_peak_bytes": traced_peak(lambda: exact_quantities(pair, tv_seq_budget=0, max_memory=None,
                                                                            max_seconds=None, second_moments=False)),
                   "pair_bytes": pair.roll.nbytes + pair.theta.nbytes,
                   "numpy_loop_seconds": None, "per_step_dp_seconds": None}

@@ -1,7 +1,6 @@
 """The exact engines (block operators, sequential sweep) against enumeration, against the per-step
 dynamic programme, against an extended-precision reference, and their size guards and memory."""
 import math
-import tracemalloc
 
 import numpy as np
 import pytest
@@ -9,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from numerics import exact
-from numerics.benchmarks import numpy_loop, per_step_dp, time_dependent_pair
+from numerics.benchmarks import numpy_loop, per_step_dp, time_dependent_pair, traced_peak
 from numerics.enumeration import exact_by_enumeration
 from numerics.errors import TRMInputError
 from numerics.exact import exact_quantities, plan_exact
@@ -181,22 +180,13 @@ def test_numpy_loop_baseline_computes_the_same_quantities():
 
 # ---------------------------------------------------------------------- memory and size guards
 
-def _peak(fn) -> int:
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def test_block_engine_holds_no_T_by_S_array():
     T, S = 2**20, 32
     pair = random_automaton(np.random.default_rng(0), states=S, vocab=8, T=T, prompts=1)
-    peak = _peak(lambda: exact_quantities(pair, tv_seq_budget=0, second_moments=False))
+    peak = traced_peak(lambda: exact_quantities(pair, tv_seq_budget=0, second_moments=False))
     assert peak < 3 * 8 * T < 8 * T * S / 10, peak       # two [T] outputs, a third transiently; [T, S] = 256 MiB
     # the second-moment pass keeps four [T] outputs and a bounded chunk of forward states, no [T, S] array
-    peak = _peak(lambda: exact_quantities(pair, tv_seq_budget=0))
+    peak = traced_peak(lambda: exact_quantities(pair, tv_seq_budget=0))
     assert peak < 8 * T * S / 3, peak
 
 
@@ -205,11 +195,11 @@ def test_time_dependent_memory_is_bounded_by_the_chunk(monkeypatch):
     pair = time_dependent_pair(S, V, T, seed=1)
     monkeypatch.setattr(exact, "CHUNK_BYTES", 2**18)
     plan = plan_exact(pair)
-    peak = _peak(lambda: exact_quantities(pair, tv_seq_budget=0, second_moments=False))
+    peak = traced_peak(lambda: exact_quantities(pair, tv_seq_budget=0, second_moments=False))
     assert peak <= plan.bytes + 2**16, (peak, plan.bytes)
     assert peak < pair.roll.nbytes, (peak, pair.roll.nbytes)   # less than one [T, S, V] array
     # with the second-moment pass (tilted weights a position at a time): still less than one [T, S, V] array
-    peak = _peak(lambda: exact_quantities(pair, tv_seq_budget=0))
+    peak = traced_peak(lambda: exact_quantities(pair, tv_seq_budget=0))
     assert peak < pair.roll.nbytes, (peak, pair.roll.nbytes)
 
 
