@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from gpu_sim import running as running_stats
 from numerics.divergence import token_chi2, token_kl, token_tv
 from numerics.errors import TRMInputError
 from numerics.pair import AutomatonPair
@@ -86,15 +87,16 @@ class StepTables:
         draw_roll, draw_theta, draw_res  [R·V, 2]  alias tables (prob, alias index) of π_roll, π_θ and the
                                                    coupling residual (π_θ − π_roll)⁺/D_TV (empty without alias)
         cdf_roll, cdf_theta, cdf_res     [R·V]     their CDFs (when the alias tables are too large to build)
-        token                            [R·V, 3]  (accept = min(1, π_θ/π_roll), log π_θ − log π_roll, ρ − 1)
+        token                            [R·V, 6]  (accept = min(1, π_θ/π_roll), ℓ = log π_θ − log π_roll, ρ − 1,
+                                                   then ℓ clamped, k2, k3 of :func:`gpu_sim.running.sampled_estimators`)
         row                              [R, 3]    (D_KL(roll ‖ θ), D_TV, χ²(θ ‖ roll)) of the row's context
         next_state                       [S·V]
-    with column views (``prob_roll``, ``alias_roll`` as int64, ``accept``, ``log_ratio``, ``kl_row``,
-    ``tv_row``, ``chi2_row``). numpy arrays; :meth:`torch` gives the same tables as tensors on a device (zero-copy on CPU)."""
+    with column views (``prob_roll``, ``alias_roll`` as int64, ``accept``, ``log_ratio``, ``rho_minus_one``,
+    ``kl_row``, ``tv_row``, ``chi2_row``). numpy arrays; :meth:`torch` gives the same tables as tensors on a device (zero-copy on CPU)."""
 
     NAMES = ("draw_roll", "draw_theta", "draw_res", "cdf_roll", "cdf_theta", "cdf_res", "token", "row", "next_state")
     VIEWS = ("prob_roll", "alias_roll", "prob_theta", "alias_theta", "prob_res", "alias_res", "accept", "log_ratio",
-             "kl_row", "tv_row", "chi2_row")
+             "rho_minus_one", "kl_row", "tv_row", "chi2_row")
 
     def __init__(self, pair: AutomatonPair):
         V = pair.V
@@ -120,9 +122,11 @@ class StepTables:
         accept = np.where(roll > 0, np.minimum(1.0, theta / np.where(roll > 0, roll, 1.0)), 0.0).ravel()
         with np.errstate(divide="ignore", invalid="ignore"):
             rho_minus_one = np.where(roll > 0, (theta - roll) / np.where(roll > 0, roll, 1.0), 0.0).ravel()
-        self.token = np.stack([accept, log_ratio, rho_minus_one], axis=1)
+        with np.errstate(invalid="ignore"):          # ℓ is NaN only where both laws are 0 (never sampled)
+            clamped, k2, k3 = (e.numpy() for e in running_stats.sampled_estimators(torch.from_numpy(log_ratio)))
+        self.token = np.stack([accept, log_ratio, rho_minus_one, clamped, k2, k3], axis=1)
         self.row = np.stack([token_kl(roll, theta), token_tv(roll, theta), token_chi2(roll, theta)], axis=1)
-        self.accept, self.log_ratio = self.token[:, 0], self.token[:, 1]
+        self.accept, self.log_ratio, self.rho_minus_one = self.token[:, 0], self.token[:, 1], self.token[:, 2]
         self.kl_row, self.tv_row, self.chi2_row = self.row[:, 0], self.row[:, 1], self.row[:, 2]
         self.next_state = np.ascontiguousarray(pair.next_state.reshape(-1), dtype=np.int64)
 
@@ -218,12 +222,15 @@ class FiniteStateFamily:
         state_r = torch.searchsorted(self.init_cdf, u0, right=True)
         state_q = state_r.clone()
         if self.kernel == "fused":
-            block = max(1, min(block, CPU_BLOCK_ELEMENTS // batch))
-        if self.kernel == "fused":
-            from gpu_sim.fused import finite_state_block
+            from gpu_sim.fused import STEP_STATS, finite_state_block
+            from gpu_sim.running import STAT
 
+            reduced = not running.needs_blocks      # the step reduces each block itself
+            block = max(1, min(block, CPU_BLOCK_ELEMENTS // batch))
             sr, sq = state_r.numpy(), state_q.numpy()
-            outs = [np.empty((block, batch)) for _ in range(4)]
+            blocks = np.empty((0, 0, 0) if reduced else (4, block, batch))
+            pos = np.empty((block, 3))
+            stat = np.array([STAT[name] for name in STEP_STATS], dtype=np.int64)
             m1 = np.zeros(batch)                     # M_t − 1 per sequence (THEORY §10), advanced by the step
         if dev.type == "cpu":
             rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=generator)))
@@ -237,11 +244,14 @@ class FiniteStateFamily:
             else:
                 U = torch.rand((tau, 2, batch), generator=generator, dtype=torch.float64, device=dev)
             if self.kernel == "fused":
-                lr, kl, tv, chi2 = (o[:tau] for o in outs)
+                out = blocks if reduced else blocks[:, :tau]
                 finite_state_block(t, U.numpy(), sr, sq, self.S, self.V, self.time_dependent, self.use_alias,
-                                   self.tables, lr, kl, tv, chi2, m1, running.s["W"].numpy())
-                running.update(torch.from_numpy(lr), torch.from_numpy(kl), torch.from_numpy(tv),
-                               chi2=torch.from_numpy(chi2), w_fed=True)
+                                   self.tables, stat, out, running.acc.numpy(), pos[:tau], m1)
+                if reduced:
+                    running.update_reduced(torch.from_numpy(pos[:tau]))
+                else:
+                    lr, kl, tv, chi2 = (torch.from_numpy(o) for o in out)
+                    running.update(lr, kl, tv, chi2=chi2, w_fed=True)
             else:
                 lr, kl, tv, chi2, state_r, state_q = self._torch_block(t, U, state_r, state_q)
                 running.update(lr, kl, tv, chi2=chi2)

@@ -29,6 +29,26 @@ from numerics.bounds import length_neutral_weights
 from numerics.errors import TRMInputError
 
 
+#: The per-sequence statistics of a chunk, one column each of ``RunningStats.acc`` [B, K] (float64), so that
+#: a compiled step can add to them in place (:mod:`gpu_sim.fused`, :mod:`gpu_sim.triton_step`); one
+#: sequence's statistics share two cache lines (as rows of a [K, B] array, 8 KB apart at B = 1,024, they
+#: fell into one L1 set and the compiled step ran 1.6× slower); ``RunningStats.s[name]`` is the column's view. All are ≥ 0 except the sums of ℓ, of ρ − 1 and W, so every
+#: maximum starts at 0. ``sum_lr_raw`` is the unclamped Σℓ = log M_t.
+SEQUENCE_STATS = ("n", "sum_kl", "max_kl", "max_tv", "max_chi2", "sum_lr", "sum_lr_raw", "sum_k2", "sum_k3",
+                  "max_k2", "max_k3", "sum_x", "sum_absx", "W")
+STAT = {name: i for i, name in enumerate(SEQUENCE_STATS)}
+
+
+def sampled_estimators(log_ratio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(ℓ clamped to ±LOG_RATIO_CLAMP, k2 = ½ℓ², k3 = expm1(ℓ) − ℓ) for sampled log-ratios ℓ = log π_θ − log π_roll
+    (clamped ℓ in both; Schulman's estimators of D_KL(roll ‖ θ), FIELD.md §2). The one definition used by
+    :meth:`RunningStats.update` and by the finite-state step tables (:class:`gpu_sim.finite_state.StepTables`)."""
+    lr = log_ratio.clamp(-LOG_RATIO_CLAMP, LOG_RATIO_CLAMP)
+    k2 = 0.5 * lr * lr
+    k3 = torch.expm1(lr) - lr
+    return lr, k2, k3
+
+
 _NO_CHI2 = ("criterion trm_chi2 needs the exact per-context χ²(θ ‖ roll), and none was passed "
             "(chi2= in RunningStats.update)")
 
@@ -45,8 +65,7 @@ class RunningStats:
         f64 = dict(dtype=torch.float64, device=device)
         self.pos_kl = torch.zeros(T, **f64)
         self.pos_tv = torch.zeros(T, **f64)
-        self.max_kl_seen = torch.zeros((), **f64)
-        self.max_tv_seen = torch.zeros((), **f64)
+        self._seen = torch.zeros(3, **f64)                 # max D_KL, D_TV, χ² over finished chunks
         n_cp, n_cr = len(self.checkpoints), len(criteria)
         self.accepted = torch.zeros(n_cr, n_cp, **f64)      # sequences accepted (token criteria: tokens kept)
         self.false_mask = torch.zeros(n_cr, n_cp, **f64)
@@ -55,7 +74,7 @@ class RunningStats:
         self.valid_tokens = torch.zeros(n_cp, **f64)       # valid tokens seen up to each checkpoint
         self.sequences = 0
         self.pos_chi2 = torch.zeros(T, **f64)
-        self.max_chi2_seen = torch.zeros((), **f64)
+        self.acc = None
         self.has_chi2 = None                     # whether the family passed χ² (known after the first block)
         self._needs_chi2 = any(c.name == "trm_chi2" for cr in criteria for c in cr.clauses)
         self._ln = {}
@@ -69,19 +88,38 @@ class RunningStats:
         """The first checkpoint strictly after position t (blocks must end there)."""
         return next(c for c in self.checkpoints if c > t)
 
+    @property
+    def needs_blocks(self) -> bool:
+        """Whether the criteria need the token-level blocks (token masks and LN-TRM's position weights); when
+        they do not, a compiled step may reduce each block itself and call :meth:`update_reduced`."""
+        return any(c.token_level for c in self.criteria) or bool(self._ln)
+
+    def _max_seen(self, k: int, name: str) -> torch.Tensor:
+        if self.acc is None:
+            return self._seen[k]
+        return torch.maximum(self._seen[k], self.s[name].amax())
+
+    @property
+    def max_kl_seen(self) -> torch.Tensor:
+        """The largest exact per-context D_KL among the sampled contexts so far (0-d float64)."""
+        return self._max_seen(0, "max_kl")
+
+    @property
+    def max_tv_seen(self) -> torch.Tensor:
+        return self._max_seen(1, "max_tv")
+
+    @property
+    def max_chi2_seen(self) -> torch.Tensor:
+        return self._max_seen(2, "max_chi2")
+
     def start_chunk(self, batch: int) -> None:
         f64 = dict(dtype=torch.float64, device=self.device)
         zeros = lambda: torch.zeros(batch, **f64)
         self.batch = batch
         self.t = 0
-        self.s = {k: zeros() for k in ("sum_kl", "sum_lr", "sum_lr_raw", "sum_k2", "sum_k3", "sum_x", "sum_absx")}
-        self.s["max_kl"] = zeros()
-        self.s["max_k2"] = zeros()
-        self.s["max_k3"] = zeros()
-        for key in ("log_M", "W", "max_chi2"):
-            self.s[key] = zeros()
+        self.acc = torch.zeros(batch, len(SEQUENCE_STATS), **f64)
+        self.s = {name: self.acc[:, i] for i, name in enumerate(SEQUENCE_STATS)}
         self.ln_sums = {key: zeros() for key in self._ln}
-        self.s["n"] = zeros()                                # valid tokens per sequence
         self.ln_z = {key: zeros() for key in self._ln}       # Σ of LN-TRM weights over valid positions
         self.masked = False
         self.token_kept = [zeros() for _ in self.criteria]
@@ -115,18 +153,17 @@ class RunningStats:
             if chi2 is not None:
                 chi2 = torch.where(valid, chi2, torch.zeros((), dtype=chi2.dtype, device=chi2.device))
         self._update_second_moment(log_ratio, chi2, t0, t1, w_fed)
-        lr = log_ratio.clamp(-LOG_RATIO_CLAMP, LOG_RATIO_CLAMP)
-        k2 = 0.5 * lr * lr
-        k3 = torch.expm1(lr) - lr
+        lr, k2, k3 = sampled_estimators(log_ratio)
         x = torch.expm1(log_ratio)                      # ρ_t − 1, exact (unclamped)
         s["sum_kl"] += kl.sum(0)
-        s["max_kl"] = torch.maximum(s["max_kl"], kl.amax(0))
+        torch.maximum(s["max_kl"], kl.amax(0), out=s["max_kl"])
+        torch.maximum(s["max_tv"], tv.amax(0), out=s["max_tv"])
         s["sum_lr"] += lr.sum(0)
         s["sum_lr_raw"] += log_ratio.sum(0)
         s["sum_k2"] += k2.sum(0)
         s["sum_k3"] += k3.sum(0)
-        s["max_k2"] = torch.maximum(s["max_k2"], k2.amax(0))
-        s["max_k3"] = torch.maximum(s["max_k3"], k3.amax(0))
+        torch.maximum(s["max_k2"], k2.amax(0), out=s["max_k2"])
+        torch.maximum(s["max_k3"], k3.amax(0), out=s["max_k3"])
         s["sum_x"] += x.sum(0)
         s["sum_absx"] += x.abs().sum(0)
         for (delta, T_c), (w, _) in self._ln.items():
@@ -144,8 +181,27 @@ class RunningStats:
                 self.token_kept[i] += keep.sum(0, dtype=torch.float64)
         self.pos_kl[t0:t1] += kl.sum(1)
         self.pos_tv[t0:t1] += tv.sum(1)
-        self.max_kl_seen = torch.maximum(self.max_kl_seen, kl.max())
-        self.max_tv_seen = torch.maximum(self.max_tv_seen, tv.max())
+        self._advance(t1)
+
+    def update_reduced(self, position_sums: torch.Tensor) -> None:
+        """One block of τ positions that a compiled step has already reduced: it added every per-sequence
+        statistic of ``acc`` except ``n`` (W included, through the martingale transform) and passes
+        ``position_sums`` [τ, 3], the batch sums of the exact D_KL, D_TV and χ² at each position. Only when
+        :attr:`needs_blocks` is False and nothing is masked; must not cross a checkpoint."""
+        if self.needs_blocks:
+            raise ValueError("these criteria need token-level blocks (RunningStats.update)")
+        tau = position_sums.shape[0]
+        t0, t1 = self.t, self.t + tau
+        if t1 > self.next_boundary(t0):
+            raise ValueError("a block crossed a checkpoint")
+        self.s["n"] += tau
+        self.has_chi2 = True
+        self.pos_kl[t0:t1] += position_sums[:, 0]
+        self.pos_tv[t0:t1] += position_sums[:, 1]
+        self.pos_chi2[t0:t1] += position_sums[:, 2]
+        self._advance(t1)
+
+    def _advance(self, t1: int) -> None:
         self.t = t1
         if t1 in self.checkpoints:
             self._decide(self.checkpoints.index(t1), t1)
@@ -157,20 +213,18 @@ class RunningStats:
         already advanced W (token by token, from M − 1 kept alongside)."""
         s = self.s
         if not w_fed:
-            prev = torch.cat([torch.zeros_like(log_ratio[:1]), torch.cumsum(log_ratio[:-1], 0)]) + s["log_M"]
+            prev = torch.cat([torch.zeros_like(log_ratio[:1]), torch.cumsum(log_ratio[:-1], 0)]) + s["sum_lr_raw"]
             u = torch.expm1(log_ratio)
             step = torch.expm1(prev) * u
             s["W"] += torch.where(u == 0, torch.zeros_like(step), step).sum(0)
-        s["log_M"] += log_ratio.sum(0)
         if self.has_chi2 is None:
             self.has_chi2 = chi2 is not None
         if chi2 is None:
             if self._needs_chi2:
                 raise TRMInputError(_NO_CHI2)
             return
-        s["max_chi2"] = torch.maximum(s["max_chi2"], chi2.amax(0))
+        torch.maximum(s["max_chi2"], chi2.amax(0), out=s["max_chi2"])
         self.pos_chi2[t0:t1] += chi2.sum(1)
-        self.max_chi2_seen = torch.maximum(self.max_chi2_seen, chi2.max())
 
     def accepts(self, criterion: Criterion) -> torch.Tensor:
         """[B] bool: the sequence criterion's decision on the prefixes seen so far (all clauses AND-ed)."""
@@ -228,6 +282,7 @@ class RunningStats:
 
     def end_chunk(self) -> None:
         self.sequences += self.batch
+        self._seen = torch.stack([self.max_kl_seen, self.max_tv_seen, self.max_chi2_seen])
 
     def acceptance(self) -> dict:
         """{criterion text: {"T": [...], "acceptance": [...], "false_mask": [...], "missed_violation": [...]}}.

@@ -8,6 +8,7 @@ import torch
 
 from gpu_sim import finite_state
 from gpu_sim.bench import numpy_loop
+from gpu_sim.criteria import parse_criterion
 from gpu_sim.finite_state import FiniteStateFamily, fused_available
 from gpu_sim.neural import inverse_cdf_sample
 from gpu_sim.running import RunningStats
@@ -19,8 +20,8 @@ needs_numba = pytest.mark.skipif(not fused_available(), reason="numba is not ins
 CPU = torch.device("cpu")
 
 
-def _run(family, batch, T, block, seed=3, checkpoints=None):
-    running = RunningStats(T, checkpoints or [T], [], 0.05, CPU)
+def _run(family, batch, T, block, seed=3, checkpoints=None, criteria=()):
+    running = RunningStats(T, checkpoints or [T], [parse_criterion(c) for c in criteria], 0.05, CPU)
     R = family.run_chunk(batch, T, running, torch.Generator().manual_seed(seed), block=block)
     return R, running
 
@@ -37,26 +38,40 @@ def _pairs():
                         np.array([0.0, 0.5, 1.0]), 50)
 
 
+#: with only sequence criteria the compiled step reduces each block itself (RunningStats.update_reduced);
+#: a token mask or LN-TRM makes it write the token-level blocks for RunningStats.update
+CRITERIA = {"reduced": ("trm_max:0.05", "seq_mean_k3:0.01", "trm_chi2:0.5"),
+            "blocks": ("token_k2:0.02", "ln_trm:0.01", "trm_max:0.05")}
+
+
 @needs_numba
+@pytest.mark.parametrize("mode", sorted(CRITERIA))
 @pytest.mark.parametrize("alias", [True, False])
-def test_fused_and_torch_paths_draw_identical_samples(monkeypatch, alias):
+def test_fused_and_torch_paths_draw_identical_samples(monkeypatch, alias, mode):
     if not alias:
         monkeypatch.setattr(finite_state, "ALIAS_BUILD_LIMIT", 0)        # inverse-CDF draws
     for pair in _pairs():
         fused, ops = FiniteStateFamily(pair, CPU, kernel="fused"), FiniteStateFamily(pair, CPU, kernel="torch")
         assert fused.use_alias == ops.use_alias == alias
         batch, T, block = 300, pair.T, 16                                 # the same blocks on both paths
-        (Rf, Qf), a = _run(fused, batch, T, block, checkpoints=[7, 30])
-        (Rt, Qt), b = _run(ops, batch, T, block, checkpoints=[7, 30])
+        (Rf, Qf), a = _run(fused, batch, T, block, checkpoints=[7, 30], criteria=CRITERIA[mode])
+        (Rt, Qt), b = _run(ops, batch, T, block, checkpoints=[7, 30], criteria=CRITERIA[mode])
+        assert a.needs_blocks == (mode == "blocks")
         assert torch.equal(Rf, Rt) and torch.equal(Qf, Qt)
         for key in a.s:
-            if key == "W":
-                # the compiled loop advances W token by token from M − 1, torch from expm1 of a cumulative
-                # sum of log-ratios per block: the same quantity computed another way, equal to rounding
-                assert torch.allclose(a.s[key], b.s[key], rtol=1e-12, atol=1e-14), key
-            else:
+            if key.startswith("max_") or key == "n":
                 assert torch.equal(a.s[key], b.s[key]), key
-        assert torch.equal(a.pos_kl, b.pos_kl) and torch.equal(a.pos_tv, b.pos_tv)
+            else:
+                # sums: token by token in the compiled loop, per block in torch, and ρ − 1 read from the table
+                # instead of expm1(ℓ); W from M − 1 kept alongside instead of expm1 of a cumulative sum of ℓ:
+                # the same quantities, equal to rounding
+                assert torch.allclose(a.s[key], b.s[key], rtol=1e-12, atol=1e-13), key
+        for name in ("pos_kl", "pos_tv", "pos_chi2"):
+            assert torch.allclose(getattr(a, name), getattr(b, name), rtol=1e-13, atol=0), name
+        for name in ("max_kl_seen", "max_tv_seen", "max_chi2_seen"):
+            assert torch.equal(getattr(a, name), getattr(b, name)), name
+        assert torch.equal(a.accepted, b.accepted) and torch.equal(a.reference_accepted, b.reference_accepted)
+        assert a.accepted.sum() > 0
         assert not torch.equal(Rf, Qf) or pair.S == 3                     # the θ-chain does leave the roll-chain
 
 
@@ -108,3 +123,22 @@ def test_inverse_cdf_sampler_follows_the_law():
     chi2 = float((((counts - expected) ** 2)[support] / expected[support]).sum())
     assert chi2 < 36.0                      # P(χ²₄ > 36) = e^−18·19 ≈ 3e-7, within the suite's z = 5 budget
     assert inverse_cdf_sample(torch.tensor([[0.0, 0.0, 2.0]]), torch.tensor([0.999999])).item() == 2
+
+
+def test_step_tables_hold_the_sampled_estimators():
+    """The compiled step reads ℓ, ρ − 1, the clamped ℓ, k2 and k3 from the token table: each column against
+    its formula written out here, with ℓ = −inf (π_θ = 0) clamped to −20."""
+    pair = list(_pairs())[2]
+    tables = finite_state.StepTables(pair)
+    roll, theta = pair.roll.reshape(-1), pair.theta.reshape(-1)
+    sampled = roll > 0
+    with np.errstate(divide="ignore"):
+        ell = np.log(theta[sampled]) - np.log(roll[sampled])
+    clamped = np.clip(ell, -20.0, 20.0)
+    token = tables.token[sampled]
+    np.testing.assert_array_equal(token[:, 1], ell)
+    np.testing.assert_allclose(token[:, 2], theta[sampled] / roll[sampled] - 1, rtol=1e-15, atol=1e-15)
+    np.testing.assert_array_equal(token[:, 3], clamped)
+    np.testing.assert_allclose(token[:, 4], 0.5 * clamped**2, rtol=1e-15)
+    np.testing.assert_allclose(token[:, 5], np.expm1(clamped) - clamped, rtol=1e-14)
+    assert np.isneginf(ell).any() and np.isclose(token[np.isneginf(ell), 5], math.expm1(-20.0) + 20.0).all()

@@ -61,7 +61,7 @@ def test_martingale_accumulation_equals_the_telescoped_bracket(log_ratio, checkp
     telescoped = (u * np.expm1(suffix)).sum(axis=0)
     W = rs.s["W"].numpy()
     assert_close(W, telescoped, "W", scale=np.abs(u).sum() * np.exp(np.abs(log_ratio).sum()))
-    assert_close(rs.s["log_M"].numpy(), log_ratio.sum(axis=0), "log M")
+    assert_close(rs.s["sum_lr_raw"].numpy(), log_ratio.sum(axis=0), "log M")
 
 
 def test_zero_theta_probability_is_handled():

@@ -26,6 +26,8 @@ import sympy as sp
 BOUNDS_HOLD = "tests/numerics/test_bounds_hold.py"
 BOUNDARIES = "tests/numerics/test_boundaries.py"
 CRITERIA = "tests/gpu_sim/test_criteria_boundaries.py"
+#: the compiled finite-state step reads k2 and k3 from its tables
+STEP_TABLE_ESTIMATORS = "tests/gpu_sim/test_sampling_paths.py::test_step_tables_hold_the_sampled_estimators"
 DERIVATIONS = "tests/proofs/test_derivations.py::test_every_derivation_passes_the_kernel"
 HEADLINE = "tests/numerics/test_tables.py::test_the_headline_numbers"
 TABLE_CELLS = "tests/numerics/test_tables.py::test_every_printed_cell_agrees_or_is_an_explained_slip"
@@ -188,11 +190,12 @@ MUTATIONS: dict[str, Mutation] = {m.id: m for m in [
              ("tests/gpu_sim/test_criteria.py::test_ln_trm_and_ser",),
              old='return s["sum_absx"] / T_c <= clause.threshold', new='return s["sum_absx"] / (T_c + 1) <= clause.threshold'),
     # --- estimator formulas
-    Mutation("k3_inverted", "k3 of 1/r (expectation χ² − KL) instead of r − 1 − log r", "gpu_sim.running:RunningStats.update",
-             (f"{CRITERIA}::test_k3_is_the_unbiased_roll_estimator",),
+    Mutation("k3_inverted", "k3 of 1/r (expectation χ² − KL) instead of r − 1 − log r", "gpu_sim.running:sampled_estimators",
+             (f"{CRITERIA}::test_k3_is_the_unbiased_roll_estimator", STEP_TABLE_ESTIMATORS),
              old="k3 = torch.expm1(lr) - lr", new="k3 = torch.expm1(-lr) + lr"),
-    Mutation("k2_without_half", "k2 = (log r)² instead of ½(log r)²", "gpu_sim.running:RunningStats.update",
-             (f"{CRITERIA}::test_k2_is_half_the_squared_log_ratio",), old="k2 = 0.5 * lr * lr", new="k2 = lr * lr"),
+    Mutation("k2_without_half", "k2 = (log r)² instead of ½(log r)²", "gpu_sim.running:sampled_estimators",
+             (f"{CRITERIA}::test_k2_is_half_the_squared_log_ratio", STEP_TABLE_ESTIMATORS),
+             old="k2 = 0.5 * lr * lr", new="k2 = lr * lr"),
     Mutation("k1_mirrored", "the k1 band compared with −log r (a mirrored ratio band)",
              "gpu_sim.running:RunningStats._sequence_accept", (f"{CRITERIA}::test_k1_band_is_on_the_ratio_as_written",),
              old='value = s["sum_lr"] / (T_c if name == "seq_mean_k1" else 1)',
