@@ -21,6 +21,8 @@ time, with τ kept small enough on CPU that a block stays in cache.
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import torch
 
@@ -70,12 +72,26 @@ def _cdf(probs: np.ndarray) -> np.ndarray:
 #: On CPU, blocks hold at most this many (position, sequence) entries per statistic, so that the
 #: ~25 elementwise passes of ``running.update`` over a block run from cache.
 CPU_BLOCK_ELEMENTS = 2**16
+#: With the Triton step, blocks hold at most this many (position, sequence) entries (the uniforms: 64 MiB).
+GPU_BLOCK_ELEMENTS = 2**22
 
 
 def fused_available() -> bool:
     """Whether the compiled finite-state loop can run here (numba importable)."""
     try:
         import gpu_sim.fused  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def triton_available(device: torch.device) -> bool:
+    """Whether the Triton step can run on ``device``: Triton importable and the device CUDA (or CPU under
+    Triton's interpreter, TRITON_INTERPRET=1, which is how the kernel is tested without a GPU)."""
+    if device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
+        return False
+    try:
+        import gpu_sim.triton_step  # noqa: F401
     except ImportError:
         return False
     return True
@@ -141,17 +157,22 @@ class FiniteStateFamily:
     name = "finite-state"
 
     def __init__(self, pair: AutomatonPair, device: torch.device, kernel: str = "auto"):
-        """``kernel``: "fused" (compiled loop, CPU only, needs numba), "torch" (per-position torch ops, any
-        device) or "auto" (fused on CPU when numba is installed, else torch)."""
+        """``kernel``: "fused" (compiled loop, CPU only, needs numba), "triton" (one Triton kernel per block, CUDA),
+        "torch" (per-position torch ops, any device) or "auto" (fused on CPU when numba is installed, triton on
+        CUDA when Triton is, else torch). The Triton kernel reduces each block itself, so chunks whose criteria
+        need token-level blocks (token masks, LN-TRM) run the torch ops."""
         if pair.T is None:
             raise ValueError("the pair needs a horizon")
-        if kernel not in ("auto", "fused", "torch"):
-            raise TRMInputError(f"kernel = {kernel!r}: choose auto, fused or torch")
+        if kernel not in ("auto", "fused", "torch", "triton"):
+            raise TRMInputError(f"kernel = {kernel!r}: choose auto, fused, triton or torch")
         if kernel == "fused" and (device.type != "cpu" or not fused_available()):
             raise TRMInputError(f"kernel = 'fused': needs the CPU and numba (pip install '.[fast]'); device is {device}"
                                 + ("" if fused_available() else ", numba is not installed"))
+        if kernel == "triton" and not triton_available(device):
+            raise TRMInputError(f"kernel = 'triton': needs a CUDA device and Triton; device is {device}")
         if kernel == "auto":
-            kernel = "fused" if device.type == "cpu" and fused_available() else "torch"
+            kernel = ("fused" if device.type == "cpu" and fused_available()
+                      else "triton" if device.type == "cuda" and triton_available(device) else "torch")
         self.kernel = kernel
         self.pair, self.device = pair, device
         self.S, self.V = pair.S, pair.V
@@ -214,9 +235,13 @@ class FiniteStateFamily:
         return (tt["log_ratio"][rows * V + tokens], tt["kl_row"][rows], tt["tv_row"][rows], tt["chi2_row"][rows],
                 state_r, state_q)
 
-    def run_chunk(self, batch: int, T: int, running, generator: torch.Generator, block: int = 256):
-        """Sample ``batch`` sequences of length T, feeding ``running`` block by block.
-        Returns (R under the roll-chain, R under the coupled θ-chain), each [batch] float64."""
+    def run_chunk(self, batch: int, T: int, running, generator: torch.Generator, block: int | None = None):
+        """Sample ``batch`` sequences of length T, feeding ``running`` block by block (at most ``block``
+        positions each; by default as many as keep a block in cache on CPU, 256 positions for the torch ops,
+        up to GPU_BLOCK_ELEMENTS entries for the Triton step). Blocks also end at every checkpoint; on
+        CUDA the uniforms are drawn a block at a time, so two runs draw the same samples when their
+        blocks are the same. Returns (R under the roll-chain, R under the coupled θ-chain), each [batch]
+        float64."""
         dev = self.device
         u0 = torch.rand(batch, generator=generator, dtype=torch.float64, device=dev)
         state_r = torch.searchsorted(self.init_cdf, u0, right=True)
@@ -226,12 +251,20 @@ class FiniteStateFamily:
             from gpu_sim.running import STAT
 
             reduced = not running.needs_blocks      # the step reduces each block itself
-            block = max(1, min(block, CPU_BLOCK_ELEMENTS // batch))
+            block = max(1, min(block or T, CPU_BLOCK_ELEMENTS // batch))
             sr, sq = state_r.numpy(), state_q.numpy()
             blocks = np.empty((0, 0, 0) if reduced else (4, block, batch))
             pos = np.empty((block, 3))
             stat = np.array([STAT[name] for name in STEP_STATS], dtype=np.int64)
             m1 = np.zeros(batch)                     # M_t − 1 per sequence (THEORY §10), advanced by the step
+        triton = self.kernel == "triton" and not running.needs_blocks
+        if triton:
+            from gpu_sim.triton_step import BLOCK, finite_state_block as triton_block
+
+            block = max(1, min(block or T, GPU_BLOCK_ELEMENTS // batch))
+            m1 = torch.zeros(batch, dtype=torch.float64, device=dev)
+            partial = torch.empty(block * -(-batch // BLOCK) * 3, dtype=torch.float64, device=dev)
+        block = block or 256
         if dev.type == "cpu":
             rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=generator)))
             U_buffer = np.empty((block, 2, batch))
@@ -252,6 +285,10 @@ class FiniteStateFamily:
                 else:
                     lr, kl, tv, chi2 = (torch.from_numpy(o) for o in out)
                     running.update(lr, kl, tv, chi2=chi2, w_fed=True)
+            elif triton:
+                position_sums = triton_block(t, U, state_r, state_q, m1, running.acc, self.tt, self.S, self.V,
+                                             self.time_dependent, self.use_alias, partial)
+                running.update_reduced(position_sums)
             else:
                 lr, kl, tv, chi2, state_r, state_q = self._torch_block(t, U, state_r, state_q)
                 running.update(lr, kl, tv, chi2=chi2)

@@ -1,0 +1,39 @@
+"""The Triton finite-state step (gpu_sim/triton_step.py) draws the samples of the torch ops and of the
+compiled CPU loop: on a GPU directly, and without one under Triton's interpreter (when Triton is installed)."""
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from gpu_sim.finite_state import FiniteStateFamily, fused_available, triton_available
+from numerics.errors import TRMInputError
+from tests.gpu_sim.triton_paths import compare, pairs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("triton") is None, reason="Triton is not installed")
+@pytest.mark.skipif(not fused_available(), reason="numba is not installed (the 'fast' extra)")
+def test_triton_step_matches_the_compiled_loop_under_the_interpreter():
+    env = dict(os.environ, TRITON_INTERPRET="1", PYTHONPATH=os.pathsep.join(
+        [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    done = subprocess.run([sys.executable, "-m", "tests.gpu_sim.triton_paths", "triton", "fused", "torch"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "6 cases agree" in done.stdout
+
+
+@pytest.mark.gpu
+def test_triton_and_torch_paths_draw_identical_samples_on_cuda():
+    assert compare(torch.device("cuda"), ("triton", "torch")) == 6
+
+
+def test_triton_kernel_is_refused_where_it_cannot_run():
+    if triton_available(torch.device("cpu")):
+        pytest.skip("Triton's interpreter is active")
+    with pytest.raises(TRMInputError, match="kernel = 'triton'"):
+        FiniteStateFamily(next(pairs()), torch.device("cpu"), kernel="triton")

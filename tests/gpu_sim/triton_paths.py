@@ -1,0 +1,71 @@
+"""The check shared by the Triton step's tests: on ``device``, every kernel named runs the same pairs, batch,
+blocks and generator seed; all must draw identical samples and agree on every statistic (equal maxima and
+token counts, sums to rounding). Run as a script (``python -m tests.gpu_sim.triton_paths``) under
+TRITON_INTERPRET=1 it checks the Triton kernel on the CPU against the compiled loop and the torch ops."""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import torch
+
+from gpu_sim import finite_state
+from gpu_sim.criteria import parse_criterion
+from gpu_sim.finite_state import FiniteStateFamily
+from gpu_sim.running import RunningStats
+from numerics.generators import MismatchModel, random_automaton
+from numerics.pair import AutomatonPair
+
+CRITERIA = ("trm_max:0.05", "seq_mean_k3:0.01", "trm_chi2:0.5")
+
+
+def pairs():
+    yield random_automaton(np.random.default_rng(0), states=7, vocab=5, T=40, prompts=3,
+                           mismatch=MismatchModel("dense", sigma=0.8))
+    yield random_automaton(np.random.default_rng(1), states=4, vocab=3, T=24, prompts=2, time_dependent=True,
+                           mismatch=MismatchModel("flips", rate=0.3, flip_sigma=2.0))
+    # zeros: π_θ = 0 < π_roll (log ratio −inf), π_roll = 0 < π_θ, a deterministic row (accept = 1)
+    roll = np.array([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5], [1.0, 0.0, 0.0]])
+    theta = np.array([[0.5, 0.3, 0.2], [0.0, 0.5, 0.5], [1.0, 0.0, 0.0]])
+    yield AutomatonPair(np.array([0.5, 0.5, 0.0]), np.array([[1, 2, 0], [0, 1, 2], [2, 0, 1]]), roll, theta,
+                        np.array([0.0, 0.5, 1.0]), 30)
+
+
+def compare(device: torch.device, kernels: tuple[str, ...], batch: int = 200, block: int = 16) -> int:
+    """Returns the number of (pair, draw kind) cases checked; raises AssertionError on a disagreement."""
+    cases = 0
+    limit = finite_state.ALIAS_BUILD_LIMIT
+    try:
+        for alias in (True, False):
+            finite_state.ALIAS_BUILD_LIMIT = limit if alias else 0          # alias or inverse-CDF draws
+            for pair in pairs():
+                runs = {}
+                for kernel in kernels:
+                    family = FiniteStateFamily(pair, device, kernel=kernel)
+                    assert family.kernel == kernel and family.use_alias == alias
+                    running = RunningStats(pair.T, [7, 20], [parse_criterion(c) for c in CRITERIA], 0.05, device)
+                    R = family.run_chunk(batch, pair.T, running, torch.Generator(device=device).manual_seed(3),
+                                         block=block)
+                    runs[kernel] = (R, running)
+                (Ra, a), = [runs[kernels[0]]]
+                for kernel in kernels[1:]:
+                    Rb, b = runs[kernel]
+                    what = f"{kernels[0]} vs {kernel}, alias = {alias}, S = {pair.S}"
+                    assert torch.equal(Ra[0], Rb[0]) and torch.equal(Ra[1], Rb[1]), what
+                    for key in a.s:
+                        if key.startswith("max_") or key == "n":
+                            assert torch.equal(a.s[key], b.s[key]), (key, what)
+                        else:
+                            assert torch.allclose(a.s[key], b.s[key], rtol=1e-12, atol=1e-13), (key, what)
+                    for name in ("pos_kl", "pos_tv", "pos_chi2"):
+                        assert torch.allclose(getattr(a, name), getattr(b, name), rtol=1e-13, atol=0), (name, what)
+                    assert torch.equal(a.accepted, b.accepted), what
+                cases += 1
+    finally:
+        finite_state.ALIAS_BUILD_LIMIT = limit
+    return cases
+
+
+if __name__ == "__main__":
+    kernels = tuple(sys.argv[1:]) or ("triton", "fused", "torch")
+    print(f"{compare(torch.device('cpu'), kernels)} cases agree: {', '.join(kernels)}")
