@@ -11,9 +11,9 @@ status=0
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c "import torch, triton, numpy; print('torch', torch.__version__, 'triton', triton.__version__, 'numpy', numpy.__version__, torch.cuda.get_device_name())"
 echo "== gpu-marked tests"
-timeout 300 python3 -m pytest -q -m gpu -p no:cacheprovider tests/gpu_sim 2>&1 | tee "$out/gpu_tests.log" | tail -5 || status=1
+timeout 120 python3 -m pytest -q -m gpu -p no:cacheprovider tests/gpu_sim 2>&1 | tee "$out/gpu_tests.log" | tail -5 || status=1
 echo "== benchmark: finite-state and neural families on CUDA"
-timeout 300 python3 -m trm bench sim --device cuda --batch 1024 65536 --T 4096 --vocab 64 256 --neural-vocab 32768 \
+timeout 180 python3 -m trm bench sim --device cuda --batch 1024 65536 --T 4096 --vocab 64 256 --neural-vocab 32768 \
     --neural-batch 1024 --json > "$out/bench_sim_cuda.json" 2> "$out/bench_sim_cuda.err" || status=1
 python3 - "$out/bench_sim_cuda.json" <<'PY' || status=1
 import json, sys
@@ -28,5 +28,5 @@ for r in p.get("neural", []):
           f"multinomial {r['multinomial_tokens_per_s']:.3g}, x {r['speedup']:.2f}")
 PY
 echo "== simulator tests on CUDA (--device cuda)"
-timeout 240 python3 -m pytest -q -x -p no:cacheprovider --device cuda tests/gpu_sim 2>&1 | tee "$out/sim_tests_cuda.log" | tail -5 || status=1
+timeout 100 python3 -m pytest -q -x -p no:cacheprovider --device cuda tests/gpu_sim 2>&1 | tee "$out/sim_tests_cuda.log" | tail -5 || status=1
 exit $status
