@@ -53,8 +53,12 @@ def compare(device: torch.device, kernels: tuple[str, ...], batch: int = 200, bl
                     what = f"{kernels[0]} vs {kernel}, alias = {alias}, S = {pair.S}"
                     assert torch.equal(Ra[0], Rb[0]) and torch.equal(Ra[1], Rb[1]), what
                     for key in a.s:
-                        if key.startswith("max_") or key == "n":
+                        if key in ("n", "max_kl", "max_tv", "max_chi2"):          # table look-ups on every path
                             assert torch.equal(a.s[key], b.s[key]), (key, what)
+                        elif key in ("max_k2", "max_k3"):
+                            # the step tables hold numpy's expm1; the torch ops compute torch's (on CUDA another
+                            # rounding)
+                            assert torch.allclose(a.s[key], b.s[key], rtol=1e-14, atol=0), (key, what)
                         else:
                             assert torch.allclose(a.s[key], b.s[key], rtol=1e-12, atol=1e-13), (key, what)
                     for name in ("pos_kl", "pos_tv", "pos_chi2"):
