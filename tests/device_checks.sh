@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The checks that need a CUDA device, as one script: the gpu-marked tests, the simulator's tests on
-# CUDA, and the simulator benchmark (finite-state Triton step vs per-position torch ops vs
+# CUDA, one long simulation, and the simulator benchmark (finite-state Triton step vs per-position torch ops vs
 # torch.distributions; the neural family), with the device's copy bandwidth measured in the same run.
 # Usage: bash tests/device_checks.sh [OUT_DIR]   (run from the repository root; writes JSON and logs there)
 set -u -o pipefail
@@ -26,6 +26,19 @@ for r in p["records"]:
 for r in p.get("neural", []):
     print(f"neural V={r['vocab']} B={r['batch']}: inverse CDF {r['inverse_cdf_tokens_per_s']:.3g} tok/s, "
           f"multinomial {r['multinomial_tokens_per_s']:.3g}, x {r['speedup']:.2f}")
+PY
+echo "== trm simulate: T = 65,536, 65,536 sequences in one chunk on CUDA"
+python3 -m trm random --family automaton --seed 1 --T 65536 --states 16 --vocab 8 --mismatch dense --sigma 0.01 \
+    --out "$out/pair.npz" --json > /dev/null || status=1
+timeout 150 python3 -m trm simulate "$out/pair.npz" --samples 65536 --chunk 65536 --device cuda \
+    --memory-limit 64 --time-limit 600 --json > "$out/simulate_cuda.json" 2> "$out/simulate_cuda.err" || status=1
+python3 - "$out/simulate_cuda.json" <<'PY' || status=1
+import json, sys
+s = json.load(open(sys.argv[1]))
+w, k = s["worst_case_error"], s["kl_seq"]
+print(f"{s['samples']} sequences of T = {s['T']} in {s['seconds']:.2f} s on {s['device']}: "
+      f"D_KL^seq {k['mean']:.5g} ± {k['se']:.2g} (exact {s['exact']['kl_seq']:.5g}), "
+      f"sup_R |Error| = E[W-] {w['mean']:.5g} ± {w['se']:.2g}")
 PY
 echo "== simulator tests on CUDA (--device cuda)"
 timeout 100 python3 -m pytest -q -x -p no:cacheprovider --device cuda tests/gpu_sim 2>&1 | tee "$out/sim_tests_cuda.log" | tail -5 || status=1
