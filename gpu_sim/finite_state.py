@@ -97,6 +97,11 @@ def triton_available(device: torch.device) -> bool:
     return True
 
 
+def compiled_step_available(device: torch.device) -> bool:
+    """Whether "auto" picks a compiled step on ``device`` (the numba loop on CPU, the Triton kernel on CUDA)."""
+    return fused_available() if device.type == "cpu" else triton_available(device)
+
+
 class StepTables:
     """Everything one step reads, flat over rows r (a state, or t·S + state when time-dependent) and tokens,
     packed so that one draw touches one cache line:

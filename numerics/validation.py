@@ -489,12 +489,16 @@ def simulation_bytes(*, rows: int, V: int, T: int, samples: int, chunk: int, blo
 
 
 def simulation_seconds(*, tokens: int, V: int, neural_hidden: int | None = None, chunk: int = 1024,
-                       cuda: bool = False) -> float:
-    """Rough time: the finite-state sampler runs ≈ 3e6 tokens/s on two CPU cores (README,
-    `trm bench sim`); the neural family takes ≈ 0.1 s per step of a chunk on the CPU plus its
-    [chunk, V] and [chunk, H²] work (measured ≈ 0.2 s per step at V = H = 64). On CUDA both are
-    taken to be 30× faster (optimistic, so the guard never refuses a feasible run)."""
+                       cuda: bool = False, compiled: bool = False) -> float:
+    """Rough time, taken optimistic so that the guard never refuses a feasible run. Finite-state family:
+    with its compiled step (``compiled``: the numba loop on CPU, the Triton kernel on CUDA) 2e7 tokens/s
+    on one CPU core and 1.5e10 on a GPU (README, `trm bench sim`: 1.9e7 on the 2-core CPU, 1.4–1.6e10
+    on an H100 at batch 65,536); with torch ops, 3e6 tokens/s on CPU and 30× that on CUDA. The neural
+    family takes ≈ 0.1 s per step of a chunk on the CPU plus its [chunk, V] and [chunk, H²] work
+    (measured ≈ 0.2 s per step at V = H = 64), taken 30× faster on CUDA."""
     if neural_hidden is None:
+        if compiled:
+            return tokens / (1.5e10 if cuda else 2e7)
         seconds = tokens / 3e6
     else:
         steps = tokens / max(1, chunk)

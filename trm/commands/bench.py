@@ -70,6 +70,7 @@ def _print_machine(p) -> None:
 def _bench_sim(args) -> int:
     from gpu_sim.bench import bench_neural, bench_sim, roofline, set_threads, thread_settings
     from gpu_sim.device import resolve_device
+    from gpu_sim.finite_state import compiled_step_available
     from numerics.validation import check_memory, check_time, simulation_bytes, simulation_seconds
 
     device = resolve_device(args.device)
@@ -81,7 +82,8 @@ def _bench_sim(args) -> int:
         check_memory(simulation_bytes(rows=args.states, V=v, T=t, samples=b, chunk=b, block=256), memory_limit,
                      f"the simulator benchmark at --batch {b}, --T {t:,}, --vocab {v}")
         baseline_tokens = b * min(t, args.baseline_T)
-        seconds += simulation_seconds(tokens=b * t, V=v, cuda=device.type == "cuda") + baseline_tokens * v / 2e7
+        seconds += (simulation_seconds(tokens=b * t, V=v, cuda=device.type == "cuda",
+                                       compiled=compiled_step_available(device)) + baseline_tokens * v / 2e7)
     check_time(seconds, time_limit, "the simulator benchmark (every --batch × --T × --vocab, with the baseline)")
     records = bench_sim(device, grid, states=args.states, baseline_T=args.baseline_T, seed=args.seed,
                         repeats=args.repeats)

@@ -126,7 +126,7 @@ def _print_acceptance(acceptance: dict) -> None:
 
 
 def _simulation_family(args, device, resolve_dtype):
-    from gpu_sim.finite_state import FiniteStateFamily
+    from gpu_sim.finite_state import FiniteStateFamily, compiled_step_available
     from gpu_sim.neural import NeuralFamily
     from numerics.bounds import BoundInputs, evaluate_bounds
     from numerics.exact import as_automaton, exact_quantities
@@ -170,7 +170,8 @@ def _simulation_family(args, device, resolve_dtype):
                             ln_clauses=ln)
     check_memory(need, memory_limit, f"the simulation ({rows} policy rows × V = {pair.V}, --T {T}, "
                                      f"--samples {args.samples}, --chunk {args.chunk})")
-    check_time(simulation_seconds(tokens=T * args.samples, V=pair.V, cuda=device.type == "cuda"), time_limit,
+    check_time(simulation_seconds(tokens=T * args.samples, V=pair.V, cuda=device.type == "cuda",
+                                  compiled=compiled_step_available(device)), time_limit,
                f"the simulation of --samples {args.samples} × --T {T} tokens")
     q = exact_quantities(pair, tv_seq_budget=0)
     exact = {"J_roll": q.J_roll, "J_theta": q.J_theta, "objective_gap": q.J_theta - q.J_roll,
