@@ -16,6 +16,11 @@ through its martingale transform, W += (M_{t−1} − 1)·u_t with u_t = expm1(�
 expm1 of the running log-sum of ℓ (unclamped), so no term of order 1 cancels; sup_R |Error| = E[W⁻].
 Families that pass the exact per-context χ²(θ ‖ roll) (``chi2=`` in :meth:`RunningStats.update`)
 also get its per-position means, its sampled maximum and the criterion trm_chi2.
+
+A compiled step (the finite-state family's numba loop or Triton kernel) may instead add to the
+per-sequence statistics itself, in place in ``acc`` [B, K] (:data:`SEQUENCE_STATS`), and pass only the
+per-position batch sums (:meth:`RunningStats.update_reduced`), when no criterion needs token-level
+values (:attr:`RunningStats.needs_blocks`).
 """
 from __future__ import annotations
 
@@ -208,9 +213,9 @@ class RunningStats:
 
     def _update_second_moment(self, log_ratio: torch.Tensor, chi2: torch.Tensor | None, t0: int, t1: int,
                               w_fed: bool = False) -> None:
-        """W += Σ_t (M_{t−1} − 1)·u_t over the block (the martingale transform of THEORY §10), the
-        running log M, and the χ² statistics when ``chi2`` is given; with ``w_fed`` the caller has
-        already advanced W (token by token, from M − 1 kept alongside)."""
+        """W += Σ_t (M_{t−1} − 1)·u_t over the block (the martingale transform of THEORY §10; log M_{t0} is
+        ``sum_lr_raw``, which the caller advances after this) and the χ² statistics when ``chi2`` is given;
+        with ``w_fed`` the caller has already advanced W (token by token, from M − 1 kept alongside)."""
         s = self.s
         if not w_fed:
             prev = torch.cat([torch.zeros_like(log_ratio[:1]), torch.cumsum(log_ratio[:-1], 0)]) + s["sum_lr_raw"]
