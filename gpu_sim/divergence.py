@@ -77,9 +77,11 @@ def context_divergences(logp_roll: torch.Tensor, logq: torch.Tensor, p_roll: tor
 
     Rows in which p or q has a zero (a −inf log-probability or an underflow) need guarded terms
     (0·∞ → 0 in p·d, the χ² mask, the support facts). On an accelerator every row takes the guarded
-    evaluation (no data-dependent shapes, so no host synchronisation); on the CPU the other rows take
-    the unguarded one and only the rows with a zero are evaluated again, guarded. The two agree term
-    by term on the rows without a zero.
+    evaluation (no data-dependent shapes, so no host synchronisation); on the CPU the rows go through
+    the unguarded evaluation in blocks of about ``CPU_BLOCK_ELEMENTS`` entries (the temporaries stay in
+    the core's cache), and only the rows with a zero are evaluated again, guarded. The two agree term
+    by term on the rows without a zero. Four [..., V] temporaries of the inputs' dtype (one block's
+    worth on the CPU) and up to three boolean masks; nothing is cast to float64.
     """
     _check_log_probs(logp_roll, logq, p_roll, q_theta)
     p = logp_roll.exp() if p_roll is None else p_roll

@@ -6,7 +6,9 @@ a real implementation divergence), optionally plus the synthetic logit noise of 
 π_θ is the same weights in float32, optionally perturbed (staleness: θ = roll weights plus
 Gaussian noise of relative scale ``stale_sigma`` on the output layer). Per-context D_KL, D_TV and
 χ²(θ ‖ roll) are exact over the whole vocabulary (computed in float32 from full log-probabilities as
-Σ p (expm1(d) − d), d = log q − log p, every term ≥ 0; accumulated in float64).
+Σ p (expm1(d) − d), d = log q − log p, every term ≥ 0; accumulated in float64), together with the
+support facts, in one fused pass (:func:`gpu_sim.divergence.context_divergences`) that shares
+p = exp(log π_roll) and q = exp(log π_θ) with the draws.
 
 Sampling is by single-uniform inverse CDF (:func:`inverse_cdf_sample`: a float64 cumulative sum and
 a binary search per row, one uniform per draw from an explicit torch.Generator), a stream of three
@@ -14,8 +16,10 @@ uniforms [3, B] per position: u0 draws y ~ π_roll, u1 decides the coupling, u2 
 token when it differs. The θ-chain (for J(π_θ)) is coupled to the roll-chain by a per-step maximal
 coupling while their histories agree (keep y when u1 < min(1, π_θ(y)/π_roll(y)), else draw from the
 residual (π_θ − π_roll)⁺), and runs on its own afterwards; the residual and the free θ-chain's law
-are formed only for the rows that need them. ``sampler = "multinomial"`` keeps the earlier
-torch.multinomial draws over the whole batch (the benchmark's reference). Reward: the share of
+are formed only for the rows that need them. ``sampler = "multinomial"`` keeps the earlier step
+(torch.multinomial draws over the whole batch, the two separate divergence functions, support facts
+from [B, V] masks) as the benchmark's reference; both draw their uniforms from the same generator
+but consume them differently, so their samples differ. Reward: the share of
 tokens in the target set {v < V·target_fraction}, in [0, 1].
 """
 from __future__ import annotations
