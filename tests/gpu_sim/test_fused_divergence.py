@@ -187,3 +187,18 @@ def test_inverse_cdf_blocks_draw_what_one_pass_draws(monkeypatch):
         monkeypatch.setattr(neural, "CPU_BLOCK_ELEMENTS", rows * 40)
         assert torch.equal(inverse_cdf_sample(probs, u), whole)
     assert whole[5] == 7
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_the_accelerator_path_agrees_with_the_cpu(dtype):
+    """On CUDA every row takes the guarded evaluation: the same infinities and flags as the CPU, the
+    finite values to the accuracy of the device's exp/expm1."""
+    lp, lq = adversarial_rows(dtype)
+    cpu = context_divergences(lp, lq)
+    gpu = context_divergences(lp.cuda(), lq.cuda())
+    for name, a, b in zip(FIELDS, cpu, gpu):
+        a, b = a.double(), b.cpu().double()
+        assert torch.equal(torch.isinf(a), torch.isinf(b)) and not torch.isnan(b).any(), name
+        finite = torch.isfinite(a)
+        torch.testing.assert_close(b[finite], a[finite], rtol=1e-5 if dtype == torch.float32 else 1e-12, atol=0)
