@@ -54,7 +54,7 @@ class TinyRecurrentLM(nn.Module):
         return self.cell(self.embed(tokens), h)
 
     def logits(self, h: torch.Tensor) -> torch.Tensor:
-        return self.logit_scale * self.out(h)
+        return self.out(h).mul_(self.logit_scale)
 
 
 def rollout_noise(mismatch: MismatchModel, logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
