@@ -92,11 +92,12 @@ def context_divergences(logp_roll: torch.Tensor, logq: torch.Tensor, p_roll: tor
     flat = [x.reshape(-1, V) for x in (logp_roll, logq, p, q)]
     n, step = flat[0].shape[0], max(1, CPU_BLOCK_ELEMENTS // V)
     if n <= step:
-        out = _context_terms(*flat, guarded=False)
+        out, has_zero = _unguarded_block(*flat)
     else:       # blocks of rows whose temporaries stay in the core's cache
-        parts = [_context_terms(*(x[i:i + step] for x in flat), guarded=False) for i in range(0, n, step)]
-        out = ContextDivergences(*(torch.cat(field) for field in zip(*parts)))
-    rows = ((flat[2].amin(-1) == 0) | (flat[3].amin(-1) == 0)).nonzero().squeeze(1)
+        parts = [_unguarded_block(*(x[i:i + step] for x in flat)) for i in range(0, n, step)]
+        out = ContextDivergences(*(torch.cat(field) for field in zip(*(part[0] for part in parts))))
+        has_zero = torch.cat([part[1] for part in parts])
+    rows = has_zero.nonzero().squeeze(1)
     if rows.numel():
         fixed = _context_terms(*(x[rows] for x in flat), guarded=True)
         for field, value in zip(out, fixed):
@@ -116,6 +117,12 @@ def _check_log_probs(logp_roll, logq, p_roll, q_theta) -> None:
         if x.shape != logp_roll.shape or x.dtype != logp_roll.dtype or x.device != logp_roll.device:
             raise TRMInputError(f"{name} of shape {tuple(x.shape)}, {x.dtype} on {x.device}: must match logp_roll "
                                 f"({tuple(logp_roll.shape)}, {logp_roll.dtype} on {logp_roll.device})")
+
+
+def _unguarded_block(lp, lq, p, q) -> tuple[ContextDivergences, torch.Tensor]:
+    """Unguarded terms of a block of rows [n, V] and which rows hold a zero of p or q [n] (those must
+    be evaluated again, guarded)."""
+    return _context_terms(lp, lq, p, q, guarded=False), (p.amin(-1) == 0) | (q.amin(-1) == 0)
 
 
 def _context_terms(lp, lq, p, q, guarded: bool) -> ContextDivergences:
