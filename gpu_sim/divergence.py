@@ -81,7 +81,8 @@ def context_divergences(logp_roll: torch.Tensor, logq: torch.Tensor, p_roll: tor
     the unguarded evaluation in blocks of about ``CPU_BLOCK_ELEMENTS`` entries (the temporaries stay in
     the core's cache), and only the rows with a zero are evaluated again, guarded. The two agree term
     by term on the rows without a zero. Four [..., V] temporaries of the inputs' dtype (one block's
-    worth on the CPU) and up to three boolean masks; nothing is cast to float64.
+    worth on the CPU) and up to three boolean masks; nothing is cast to float64. Not differentiable
+    (it writes into its temporaries): inputs that require grad are refused while grad mode is on.
     """
     _check_log_probs(logp_roll, logq, p_roll, q_theta)
     p = logp_roll.exp() if p_roll is None else p_roll
@@ -112,6 +113,9 @@ def _check_log_probs(logp_roll, logq, p_roll, q_theta) -> None:
         if not isinstance(x, torch.Tensor) or not x.is_floating_point():
             raise TRMInputError(f"{name}: expected a floating-point tensor of log-probabilities [..., V], "
                                 f"got {type(x).__name__}{'' if not isinstance(x, torch.Tensor) else ' of ' + str(x.dtype)}")
+        if x.requires_grad and torch.is_grad_enabled():
+            raise TRMInputError(f"{name} requires grad: context_divergences is not differentiable; call it under "
+                                "torch.no_grad(), or use kl_tv_from_log_probs / chi2_from_log_probs")
         if x.ndim == 0 or x.shape[-1] == 0:
             raise TRMInputError(f"{name} of shape {tuple(x.shape)}: needs a non-empty vocabulary axis [..., V]")
         if x.shape != logp_roll.shape or x.dtype != logp_roll.dtype or x.device != logp_roll.device:
@@ -127,7 +131,7 @@ def _unguarded_block(lp, lq, p, q) -> tuple[ContextDivergences, torch.Tensor]:
 
 def _context_terms(lp, lq, p, q, guarded: bool) -> ContextDivergences:
     """The per-token terms and their sums over the last axis, with four [..., V] temporaries
-    (d, q − p, expm1(d), one scratch) and one boolean mask (two when guarded).
+    (d, q − p, expm1(d), one scratch) and one boolean mask (three when guarded).
 
     Unguarded assumes p > 0 and q > 0 everywhere (no −inf, no underflow): then d is finite and
     0·∞ never occurs; the support facts are all false there."""

@@ -104,7 +104,7 @@ def _inverse_cdf_rows(probs: torch.Tensor, u: torch.Tensor, cdf: torch.Tensor) -
 
 class NeuralFamily:
     name = "neural"
-    #: "inverse_cdf" (single uniform per draw) or "multinomial" (torch.multinomial, the earlier sampler)
+    #: "inverse_cdf" (single uniform per draw, fused divergence pass) or "multinomial" (the earlier step)
     sampler = "inverse_cdf"
 
     def __init__(self, vocab: int = 256, hidden: int = 64, *, device: torch.device, seed: int = 0,

@@ -176,6 +176,15 @@ def test_bad_input_names_the_argument(args, words):
         context_divergences(*args)
 
 
+def test_inputs_that_require_grad_are_refused_unless_grad_is_off():
+    lp = torch.log_softmax(torch.zeros(2, 3, requires_grad=True), -1)
+    lq = torch.log_softmax(torch.ones(2, 3), -1)
+    with pytest.raises(TRMInputError, match="logp_roll requires grad"):
+        context_divergences(lp, lq)
+    with torch.no_grad():
+        assert torch.equal(context_divergences(lp, lq).kl, kl_tv_from_log_probs(lp, lq)[0])
+
+
 def test_inverse_cdf_blocks_draw_what_one_pass_draws(monkeypatch):
     g = torch.Generator().manual_seed(4)
     probs = torch.softmax(3 * torch.randn(23, 40, generator=g), -1)
