@@ -44,7 +44,7 @@ import torch
 
 from gpu_sim.criteria import Criterion, parse_criterion
 from gpu_sim.device import resolve_device
-from gpu_sim.divergence import chi2_from_log_probs, kl_tv_from_log_probs
+from gpu_sim.divergence import context_divergences
 from gpu_sim.training.certificate import chi2_max_bound, paper_bound
 from gpu_sim.training.engines import RolloutEngine
 from gpu_sim.training.model import PolicyShape, contexts, forward, init_params, prepare
@@ -194,8 +194,8 @@ def _log_batch(log: _StepLog, step: int, criteria: dict, objectives: list, logit
     with torch.no_grad():
         R, B, T, V = lq.shape
         log_ratio = lq_tok - lp_tok
-        kl, tv = kl_tv_from_log_probs(logp_roll, lq)
-        chi2 = chi2_from_log_probs(logp_roll, lq)
+        div = context_divergences(logp_roll, lq)
+        kl, tv, chi2 = div.kl, div.tv, div.chi2
         masks = _masks(list(criteria.values()), log_ratio, kl, tv, chi2)
         ones = torch.ones(B, dtype=torch.bool, device=lq.device)
         keep = torch.stack([masks[o.text][r] if isinstance(o, Criterion) else ones for r, o in enumerate(objectives)])
@@ -285,8 +285,8 @@ def run_training(cfg: TrainConfig, progress=None) -> dict:
             lq = torch.log_softmax(logits, dim=-1).view(R, B, T, V)
             x = torch.expm1(lq.gather(-1, y[..., None]).squeeze(-1).double() - lp_tok.double())
             log.put("surrogate", step, ((reward - reward.mean(-1, keepdim=True)).double() * x.sum(-1)).mean(-1))
-            kl, tv = kl_tv_from_log_probs(logp_roll, lq)
-            chi2 = chi2_from_log_probs(logp_roll, lq)
+            div = context_divergences(logp_roll, lq)
+            kl, tv, chi2 = div.kl, div.tv, div.chi2
             cert_inputs.put("kl_max", step, kl.flatten(1).max(-1).values)
             cert_inputs.put("tv_max", step, tv.flatten(1).max(-1).values)
             cert_inputs.put("kl_seq", step, kl.double().sum(-1).mean(-1))
