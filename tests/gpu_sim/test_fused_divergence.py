@@ -198,18 +198,57 @@ def test_inverse_cdf_blocks_draw_what_one_pass_draws(monkeypatch):
     assert whole[5] == 7
 
 
+def rounding_atol(lp: torch.Tensor, lq: torch.Tensor) -> dict:
+    """Per-row absolute error of the fused pass in the inputs' dtype (ε its machine epsilon), by term:
+    KL  p·(expm1(d) − d) carries a few ulp of d (cancellation: relative error ε/|d| on a term of size
+        p·d²/2), and (q − p) − p·d for |d| ≥ 1 a few ulp of p + q: 4ε·Σ_v [p|d| + (p + q)·1{|d| ≥ 1}];
+    TV  ½Σ|q − p| from exp of each side: 4ε;  the θ mass off roll's support: 4ε;
+    χ²  p·expm1(d)², no cancellation: relative error only;
+    plus V times the dtype's smallest normal number for values below its range."""
+    eps, floor = torch.finfo(lp.dtype).eps, lp.shape[-1] * torch.finfo(lp.dtype).tiny
+    p, q, d = lp.double().exp(), lq.double().exp(), (lq - lp).double()
+    big = torch.isfinite(d) & (d.abs() >= 1)
+    kl_scale = torch.where(torch.isfinite(d), p * d.abs(), torch.zeros_like(d)).sum(-1) + ((p + q) * big).sum(-1)
+    flat = torch.full_like(kl_scale, 4 * eps + floor)
+    return {"kl": 4 * eps * kl_scale + floor, "tv": flat, "chi2": torch.full_like(kl_scale, floor),
+            "theta_off_roll_mass": flat}
+
+
+def assert_within_rounding(a, b, lp, lq, rtol, what, same_range=True):
+    """``b`` within the rounding model of ``a``; ``same_range``: both were computed in one dtype, so the same
+    entries are infinite and the same flags set (False: ``a`` in float64, where nothing underflows)."""
+    atol = rounding_atol(lp, lq)
+    for name, x, y in zip(FIELDS, a, b):
+        x, y = x.double().cpu(), y.double().cpu()
+        assert not torch.isnan(y).any(), (name, what)
+        if same_range:
+            assert torch.equal(torch.isinf(x), torch.isinf(y)), (name, what)
+        if name in ("theta_off_roll", "roll_off_theta"):
+            assert torch.equal(x, y) or not same_range, (name, what)
+            continue
+        finite = torch.isfinite(x) & torch.isfinite(y)
+        excess = ((y - x).abs() - rtol * x.abs() - atol[name])[finite]
+        assert (excess <= 0).all(), (name, what, float(excess.max()))
+
+
+def test_float32_pass_is_within_its_rounding_model():
+    """The float32 evaluation against the float64 evaluation of the same float32 inputs: within
+    :func:`rounding_atol` (which the accelerator test below also uses), and the model is not loose:
+    the KL error does reach a twentieth of it (0.097 measured)."""
+    lp, lq = adversarial_rows(torch.float32)
+    f32, f64 = context_divergences(lp, lq), context_divergences(lp.double(), lq.double())
+    assert_within_rounding(f64, f32, lp, lq, 1e-6, "float32 vs float64", same_range=False)
+    finite = torch.isfinite(f64.kl)
+    ratio = (f32.kl.double() - f64.kl).abs()[finite] / rounding_atol(lp, lq)["kl"][finite]
+    assert ratio.max() > 0.05
+
+
 @pytest.mark.gpu
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_the_accelerator_path_agrees_with_the_cpu(dtype):
-    """On CUDA every row takes the guarded evaluation: the same infinities and flags as the CPU, the
-    finite values to the accuracy of the device's exp/expm1 (an ulp of d in a term p·(expm1(d) − d) of
-    size p·d²/2: relative error ε/|d| per term, hence the absolute part)."""
-    rtol, atol = (1e-5, 1e-9) if dtype == torch.float32 else (1e-9, 1e-15)
+    """On CUDA every row takes the guarded evaluation: the same infinities and flags as the CPU, the finite
+    values within the rounding model of each term (:func:`rounding_atol`); measured on an H100 in
+    float32 before this model: 3e-8 absolute on a D_TV of 1.4e-7 (two nearly equal laws; the model allows 4.8e-7)."""
     lp, lq = adversarial_rows(dtype)
-    cpu = context_divergences(lp, lq)
-    gpu = context_divergences(lp.cuda(), lq.cuda())
-    for name, a, b in zip(FIELDS, cpu, gpu):
-        a, b = a.double(), b.cpu().double()
-        assert torch.equal(torch.isinf(a), torch.isinf(b)) and not torch.isnan(b).any(), name
-        finite = torch.isfinite(a)
-        torch.testing.assert_close(b[finite], a[finite], rtol=rtol, atol=atol)
+    assert_within_rounding(context_divergences(lp, lq), context_divergences(lp.cuda(), lq.cuda()), lp, lq,
+                           1e-5 if dtype == torch.float32 else 1e-9, f"CPU vs CUDA, {dtype}")
