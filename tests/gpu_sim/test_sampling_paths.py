@@ -9,12 +9,12 @@ import torch
 from gpu_sim import finite_state
 from gpu_sim.bench import numpy_loop
 from gpu_sim.criteria import parse_criterion
+from tests.gpu_sim.step_paths import CRITERIA, compare, pairs
 from gpu_sim.finite_state import FiniteStateFamily, fused_available
 from gpu_sim.neural import inverse_cdf_sample
 from gpu_sim.running import RunningStats
 from numerics.errors import TRMInputError
-from numerics.generators import MismatchModel, random_automaton
-from numerics.pair import AutomatonPair
+from numerics.generators import random_automaton
 
 needs_numba = pytest.mark.skipif(not fused_available(), reason="numba is not installed (the 'fast' extra)")
 CPU = torch.device("cpu")
@@ -26,58 +26,17 @@ def _run(family, batch, T, block, seed=3, checkpoints=None, criteria=()):
     return R, running
 
 
-def _pairs():
-    yield random_automaton(np.random.default_rng(0), states=7, vocab=5, T=70, prompts=3,
-                           mismatch=MismatchModel("dense", sigma=0.8))
-    yield random_automaton(np.random.default_rng(1), states=4, vocab=3, T=40, prompts=2, time_dependent=True,
-                           mismatch=MismatchModel("flips", rate=0.3, flip_sigma=2.0))
-    # zeros: π_θ = 0 < π_roll (log ratio −inf), π_roll = 0 < π_θ, a deterministic row (accept = 1)
-    roll = np.array([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5], [1.0, 0.0, 0.0]])
-    theta = np.array([[0.5, 0.3, 0.2], [0.0, 0.5, 0.5], [1.0, 0.0, 0.0]])
-    yield AutomatonPair(np.array([0.5, 0.5, 0.0]), np.array([[1, 2, 0], [0, 1, 2], [2, 0, 1]]), roll, theta,
-                        np.array([0.0, 0.5, 1.0]), 50)
-
-
-#: with only sequence criteria the compiled step reduces each block itself (RunningStats.update_reduced);
-#: a token mask or LN-TRM makes it write the token-level blocks for RunningStats.update
-CRITERIA = {"reduced": ("trm_max:0.05", "seq_mean_k3:0.01", "trm_chi2:0.5"),
-            "blocks": ("token_k2:0.02", "ln_trm:0.01", "trm_max:0.05")}
-
-
 @needs_numba
 @pytest.mark.parametrize("mode", sorted(CRITERIA))
-@pytest.mark.parametrize("alias", [True, False])
-def test_fused_and_torch_paths_draw_identical_samples(monkeypatch, alias, mode):
-    if not alias:
-        monkeypatch.setattr(finite_state, "ALIAS_BUILD_LIMIT", 0)        # inverse-CDF draws
-    for pair in _pairs():
-        fused, ops = FiniteStateFamily(pair, CPU, kernel="fused"), FiniteStateFamily(pair, CPU, kernel="torch")
-        assert fused.use_alias == ops.use_alias == alias
-        batch, T, block = 300, pair.T, 16                                 # the same blocks on both paths
-        (Rf, Qf), a = _run(fused, batch, T, block, checkpoints=[7, 30], criteria=CRITERIA[mode])
-        (Rt, Qt), b = _run(ops, batch, T, block, checkpoints=[7, 30], criteria=CRITERIA[mode])
-        assert a.needs_blocks == (mode == "blocks")
-        assert torch.equal(Rf, Rt) and torch.equal(Qf, Qt)
-        for key in a.s:
-            if key.startswith("max_") or key == "n":
-                assert torch.equal(a.s[key], b.s[key]), key
-            else:
-                # sums: token by token in the compiled loop, per block in torch, and ρ − 1 read from the table
-                # instead of expm1(ℓ); W from M − 1 kept alongside instead of expm1 of a cumulative sum of ℓ:
-                # the same quantities, equal to rounding
-                assert torch.allclose(a.s[key], b.s[key], rtol=1e-12, atol=1e-13), key
-        for name in ("pos_kl", "pos_tv", "pos_chi2"):
-            assert torch.allclose(getattr(a, name), getattr(b, name), rtol=1e-13, atol=0), name
-        for name in ("max_kl_seen", "max_tv_seen", "max_chi2_seen"):
-            assert torch.equal(getattr(a, name), getattr(b, name)), name
-        assert torch.equal(a.accepted, b.accepted) and torch.equal(a.reference_accepted, b.reference_accepted)
-        assert a.accepted.sum() > 0
-        assert not torch.equal(Rf, Qf) or pair.S == 3                     # the θ-chain does leave the roll-chain
+def test_fused_and_torch_paths_draw_identical_samples(mode):
+    """Alias and inverse-CDF draws, with criteria that let the compiled step reduce its blocks and with
+    criteria that need the token-level blocks (tests/gpu_sim/step_paths.py)."""
+    assert compare(CPU, ("fused", "torch"), mode) == 6
 
 
 @needs_numba
 def test_block_partition_does_not_change_the_samples():
-    pair = next(_pairs())
+    pair = next(pairs())
     (R1, Q1), a = _run(FiniteStateFamily(pair, CPU), 256, pair.T, block=5)
     (R2, Q2), b = _run(FiniteStateFamily(pair, CPU, kernel="torch"), 256, pair.T, block=64)
     assert torch.equal(R1, R2) and torch.equal(Q1, Q2)
@@ -98,7 +57,7 @@ def test_numpy_loop_baseline_samples_the_same_law():
 
 
 def test_kernel_choice_is_checked():
-    pair = next(_pairs())
+    pair = next(pairs())
     with pytest.raises(TRMInputError, match="kernel = 'gpu'"):
         FiniteStateFamily(pair, CPU, kernel="gpu")
     if not fused_available():
@@ -128,7 +87,7 @@ def test_inverse_cdf_sampler_follows_the_law():
 def test_step_tables_hold_the_sampled_estimators():
     """The compiled step reads ℓ, ρ − 1, the clamped ℓ, k2 and k3 from the token table: each column against
     its formula written out here, with ℓ = −inf (π_θ = 0) clamped to −20."""
-    pair = list(_pairs())[2]
+    pair = list(pairs())[2]
     tables = finite_state.StepTables(pair)
     roll, theta = pair.roll.reshape(-1), pair.theta.reshape(-1)
     sampled = roll > 0

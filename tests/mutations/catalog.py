@@ -26,6 +26,8 @@ import sympy as sp
 BOUNDS_HOLD = "tests/numerics/test_bounds_hold.py"
 BOUNDARIES = "tests/numerics/test_boundaries.py"
 CRITERIA = "tests/gpu_sim/test_criteria_boundaries.py"
+#: the neural family's fused pass, bit for bit against the separate functions
+FUSED_VS_SEPARATE = "tests/gpu_sim/test_fused_divergence.py::test_fused_pass_equals_the_separate_functions"
 #: the compiled finite-state step reads k2 and k3 from its tables
 STEP_TABLE_ESTIMATORS = "tests/gpu_sim/test_sampling_paths.py::test_step_tables_hold_the_sampled_estimators"
 DERIVATIONS = "tests/proofs/test_derivations.py::test_every_derivation_passes_the_kernel"
@@ -257,6 +259,15 @@ MUTATIONS: dict[str, Mutation] = {m.id: m for m in [
     Mutation("master_factor_one", "master inequality with osc(g_t) ≤ ‖g_t‖∞ instead of 2‖g_t‖∞",
              "proofs.advantage:_master_inequality", (DERIVATIONS,),
              old=".le(sp.Sum(2 * G_SUP * q.TV_d(t), (t, 1, T))", new=".le(sp.Sum(G_SUP * q.TV_d(t), (t, 1, T))"),
+    # --- the neural family's fused divergence pass (gpu_sim/divergence.py)
+    Mutation("fused_tv_without_half", "fused pass D_TV = Σ|q − p| instead of ½Σ|q − p|",
+             "gpu_sim.divergence:_context_terms", (FUSED_VS_SEPARATE,),
+             old="tv = 0.5 * s.sum(-1)", new="tv = s.sum(-1)"),
+    Mutation("fused_kl_far_sign", "fused pass far KL term (q − p) + p·d instead of (q − p) − p·d",
+             "gpu_sim.divergence:_context_terms", (FUSED_VS_SEPARATE,), old="w.sub_(s)", new="w.add_(s)"),
+    Mutation("fused_zero_rows_unguarded", "fused pass keeps the unguarded terms of rows where p or q has a zero",
+             "gpu_sim.divergence:context_divergences", (FUSED_VS_SEPARATE,),
+             old="if rows.numel():", new="if False:"),
     # --- documented equivalent mutants
     Mutation("coupling_cap_dropped", "Coupling min(1, ε) → ε", "proofs.bounds:BOUND_TERMS", (),
              patch=lambda term: term, key="coupling",

@@ -1,7 +1,8 @@
-"""The check shared by the Triton step's tests: on ``device``, every kernel named runs the same pairs, batch,
-blocks and generator seed; all must draw identical samples and agree on every statistic (equal maxima and
-token counts, sums to rounding). Run as a script (``python -m tests.gpu_sim.triton_paths``) under
-TRITON_INTERPRET=1 it checks the Triton kernel on the CPU against the compiled loop and the torch ops."""
+"""The check shared by the tests of the finite-state step's executions (compiled CPU loop, Triton kernel,
+torch ops): on ``device``, every kernel named runs the same pairs, batch, blocks and generator seed; all
+must draw identical samples and agree on every statistic (equal table look-ups and token counts, sums to
+rounding) and on every criterion's decisions. Run as a script (``python -m tests.gpu_sim.step_paths``)
+under TRITON_INTERPRET=1 it checks the Triton kernel on the CPU against the compiled loop and the torch ops."""
 from __future__ import annotations
 
 import sys
@@ -16,7 +17,12 @@ from gpu_sim.running import RunningStats
 from numerics.generators import MismatchModel, random_automaton
 from numerics.pair import AutomatonPair
 
-CRITERIA = ("trm_max:0.05", "seq_mean_k3:0.01", "trm_chi2:0.5")
+#: with only sequence criteria the compiled steps reduce each block themselves (RunningStats.update_reduced);
+#: a token mask or LN-TRM makes them write the token-level blocks for RunningStats.update (the Triton step
+#: then hands the chunk to the torch ops)
+CRITERIA = {"reduced": ("trm_max:0.05", "seq_mean_k3:0.01", "trm_chi2:0.5"),
+            "blocks": ("token_k2:0.02", "ln_trm:0.01", "trm_max:0.05")}
+CHECKPOINTS = [7, 20]
 
 
 def pairs():
@@ -31,8 +37,10 @@ def pairs():
                         np.array([0.0, 0.5, 1.0]), 30)
 
 
-def compare(device: torch.device, kernels: tuple[str, ...], batch: int = 200, block: int = 16) -> int:
-    """Returns the number of (pair, draw kind) cases checked; raises AssertionError on a disagreement."""
+def compare(device: torch.device, kernels: tuple[str, ...], mode: str = "reduced", batch: int = 200,
+            block: int = 16) -> int:
+    """Returns the number of (pair, draw kind) cases checked; raises AssertionError on a disagreement.
+    ``mode``: the criteria of :data:`CRITERIA` to decide."""
     cases = 0
     limit = finite_state.ALIAS_BUILD_LIMIT
     try:
@@ -43,7 +51,9 @@ def compare(device: torch.device, kernels: tuple[str, ...], batch: int = 200, bl
                 for kernel in kernels:
                     family = FiniteStateFamily(pair, device, kernel=kernel)
                     assert family.kernel == kernel and family.use_alias == alias
-                    running = RunningStats(pair.T, [7, 20], [parse_criterion(c) for c in CRITERIA], 0.05, device)
+                    running = RunningStats(pair.T, CHECKPOINTS, [parse_criterion(c) for c in CRITERIA[mode]], 0.05,
+                                           device)
+                    assert running.needs_blocks == (mode == "blocks")
                     R = family.run_chunk(batch, pair.T, running, torch.Generator(device=device).manual_seed(3),
                                          block=block)
                     runs[kernel] = (R, running)
@@ -60,10 +70,18 @@ def compare(device: torch.device, kernels: tuple[str, ...], batch: int = 200, bl
                             # rounding)
                             assert torch.allclose(a.s[key], b.s[key], rtol=1e-14, atol=0), (key, what)
                         else:
+                            # sums: token by token in the compiled steps, per block in torch, ρ − 1 read from the
+                            # table instead of expm1(ℓ), W from M − 1 kept alongside instead of expm1 of a
+                            # cumulative sum of ℓ: the same quantities, equal to rounding
                             assert torch.allclose(a.s[key], b.s[key], rtol=1e-12, atol=1e-13), (key, what)
                     for name in ("pos_kl", "pos_tv", "pos_chi2"):
                         assert torch.allclose(getattr(a, name), getattr(b, name), rtol=1e-13, atol=0), (name, what)
+                    for name in ("max_kl_seen", "max_tv_seen", "max_chi2_seen"):
+                        assert torch.equal(getattr(a, name), getattr(b, name)), (name, what)
                     assert torch.equal(a.accepted, b.accepted), what
+                    assert torch.equal(a.reference_accepted, b.reference_accepted), what
+                    assert a.accepted.sum() > 0, what
+                    assert not torch.equal(Ra[0], Ra[1]) or pair.S == 3, what    # the θ-chain leaves the roll-chain
                 cases += 1
     finally:
         finite_state.ALIAS_BUILD_LIMIT = limit
@@ -72,4 +90,5 @@ def compare(device: torch.device, kernels: tuple[str, ...], batch: int = 200, bl
 
 if __name__ == "__main__":
     kernels = tuple(sys.argv[1:]) or ("triton", "fused", "torch")
-    print(f"{compare(torch.device('cpu'), kernels)} cases agree: {', '.join(kernels)}")
+    cases = sum(compare(torch.device("cpu"), kernels, mode) for mode in CRITERIA)
+    print(f"{cases} cases agree: {', '.join(kernels)}")
