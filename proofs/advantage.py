@@ -18,9 +18,9 @@ from functools import lru_cache
 import sympy as sp
 
 from proofs import quantities as q
-from proofs.kernel import (EXPAND, LINEAR_SUMS, ByLemma, Chain, Congruence, Derivation, Instance, Rewrite, Subst,
-                           Termwise, Z3, unfold)
-from proofs.lemmas import EP, EQ, OSC, SUP, TV, EabsX, EXY, M, X, Y, derived
+from proofs.kernel import (LINEAR_SUMS, ByLemma, Chain, Congruence, Derivation, Instance, Rewrite, Subst, Termwise,
+                           Z3, unfold)
+from proofs.lemmas import EP, EQ, OSC, SUP, TV, EabsX, EXY, M, X, Y, DerivationList
 from proofs.symbols import T, delta, eps, t
 from proofs.sums import a_fn
 
@@ -132,20 +132,15 @@ def derivations() -> tuple[Derivation, ...]:
     divergences.derivations()
     sums.basic_derivations()
     identities.derivations()
-    out = []
-
-    def add(d, variables=()):
-        derived(d, variables)
-        out.append(d)
-
-    add(_advantage_bound(), (t, c))
-    add(_advantage_paper(), (t, c))
+    out = DerivationList()
+    out.add(_advantage_bound(), (t, c))
+    out.add(_advantage_paper(), (t, c))
     for d in _advantage_routes():
-        add(d, (t, c))
-    add(_master_inequality())
-    add(_abs_dev_token())
-    add(_error_is_minus_delta_abs())
-    add(_delta_route())
+        out.add(d, (t, c))
+    out.add(_master_inequality())
+    out.add(_abs_dev_token())
+    out.add(_error_is_minus_delta_abs())
+    out.add(_delta_route())
     return tuple(out)
 
 

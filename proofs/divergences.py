@@ -12,7 +12,7 @@ import sympy as sp
 
 from proofs import quantities as q
 from proofs.kernel import (SUM_CONSTANT, ByLemma, Chain, Derivation, Instance, Rewrite, Termwise, Z3, unfold)
-from proofs.lemmas import EP, EQ, KL, OSC, TV, M, X, Y, a_, b_, derived, law_kl, law_tv, m_
+from proofs.lemmas import EP, EQ, KL, OSC, TV, M, X, Y, a_, b_, law_kl, law_tv, m_, DerivationList
 from proofs.symbols import T, delta, eps, t
 
 s = q.s
@@ -185,29 +185,24 @@ def _future_hybrid() -> Derivation:
 @lru_cache(maxsize=None)
 def derivations() -> tuple[Derivation, ...]:
     """Build (and register as lemmas) every route, in dependency order."""
-    out = []
-
-    def add(d, variables=()):
-        derived(d, variables)
-        out.append(d)
-
-    add(_pinsker_capped(), (TV, KL))
-    add(_token_pinsker(), (c,))
-    add(_eps_pinsker(), (delta,))
-    add(_prefix_kl(), (t,))
-    add(_seq_kl(), (T, delta))
-    add(_future_kl(), (t, c))
-    add(_shift_tv(), (t,))
-    add(_future_tv(), (t, c))
-    add(_shift_tv_capped(), (t,))
-    add(_shift_kl(), (t,))
-    add(_shift_seq_kl(), (t,))
-    add(_shift_seq_tv(), (t,))
-    add(_seq_tv_worst(), (q.KL_seq,))
-    add(_future_gap(), (t, c))
+    out = DerivationList()
+    out.add(_pinsker_capped(), (TV, KL))
+    out.add(_token_pinsker(), (c,))
+    out.add(_eps_pinsker(), (delta,))
+    out.add(_prefix_kl(), (t,))
+    out.add(_seq_kl(), (T, delta))
+    out.add(_future_kl(), (t, c))
+    out.add(_shift_tv(), (t,))
+    out.add(_future_tv(), (t, c))
+    out.add(_shift_tv_capped(), (t,))
+    out.add(_shift_kl(), (t,))
+    out.add(_shift_seq_kl(), (t,))
+    out.add(_shift_seq_tv(), (t,))
+    out.add(_seq_tv_worst(), (q.KL_seq,))
+    out.add(_future_gap(), (t, c))
     for d in _future_routes():
-        add(d, (t, c))
-    add(_future_hybrid(), (t, c))
+        out.add(d, (t, c))
+    out.add(_future_hybrid(), (t, c))
     return tuple(out)
 
 

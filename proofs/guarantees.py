@@ -59,7 +59,6 @@ def _ln_trm() -> Derivation:
     b = _bounds()
     C = b.CONSTANTS["sharp"]
     weight = b.length_neutral_weight()
-    E = q.E_roll
     chain = (Chain(sp.Abs(q.Error))
              .le(C * sp.Sum(q.Dbar(t) * weight, (t, 1, T)), ByLemma("bound_adaptive_hybrid_sharp"))
              .eq(sp.Sum(C * q.Dbar(t) * weight, (t, 1, T)), Rewrite(LINEAR_SUMS))

@@ -14,9 +14,9 @@ from functools import lru_cache
 import sympy as sp
 
 from proofs import quantities as q
-from proofs.kernel import (EMPTY, EXPAND, LINEAR_SUMS, NUMERIC_LIMITS, SPLIT_PRODUCTS, SUM_CONSTANT, ByLemma, Chain,
-                           Congruence, Derivation, Induction, Instance, Rewrite, Subst, Termwise, peel, unfold)
-from proofs.lemmas import N_, Y, Z, const, derived, E_, f_
+from proofs.kernel import (EXPAND, LINEAR_SUMS, NUMERIC_LIMITS, SPLIT_PRODUCTS, SUM_CONSTANT, ByLemma, Chain, Congruence,
+                           Derivation, Induction, Instance, Rewrite, Subst, Termwise, peel, unfold)
+from proofs.lemmas import N_, Y, Z, const, E_, f_, DerivationList
 from proofs.symbols import T
 
 s, n = q.s, q.n
@@ -138,18 +138,13 @@ def _equal_policies_surrogate() -> Derivation:
 
 @lru_cache(maxsize=None)
 def derivations() -> tuple[Derivation, ...]:
-    out = []
-
-    def add(d, variables=()):
-        derived(d, variables)
-        out.append(d)
-
-    add(_telescoping(), (n, rho))
-    add(_error_integrand())
-    add(_error_is_minus_delta())
-    add(_likelihood_ratio())
-    add(_baseline_integrand())
-    add(_baseline_free())
-    add(_equal_policies())
-    add(_equal_policies_surrogate())
+    out = DerivationList()
+    out.add(_telescoping(), (n, rho))
+    out.add(_error_integrand())
+    out.add(_error_is_minus_delta())
+    out.add(_likelihood_ratio())
+    out.add(_baseline_integrand())
+    out.add(_baseline_free())
+    out.add(_equal_policies())
+    out.add(_equal_policies_surrogate())
     return tuple(out)

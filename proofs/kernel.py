@@ -36,7 +36,7 @@ from typing import Callable, Mapping, Sequence
 
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
-from sympy.core.function import AppliedUndef, UndefinedFunction
+from sympy.core.function import AppliedUndef
 
 RELATIONS = ("=", "<=", "<")
 KINDS = ("rewrite", "z3", "sign", "induction", "lemma", "cited")
@@ -586,11 +586,9 @@ def z3_decide(ctx: Context, lhs, relation: str, rhs, using: Sequence[str] = (),
     """(proved, detail): hypotheses ∧ facts ∧ ¬(lhs R rhs) is unsatisfiable, every auxiliary
     definition is well defined, and z3 answered within the timeout."""
     try:
-        enc = _Encoder()
+        enc, premises = _premises(ctx, using)
         z3 = enc.z3
         goal = enc.rel(relational(lhs, relation, rhs))
-        premises = [enc.rel(h) for h in ctx.hypotheses]
-        premises += [enc.rel(_fact_relational(ctx.facts[name])) for name in using]
     except Unsupported as exc:
         return False, f"unsupported by the z3 encoding: {exc}"
     solver = z3.Solver()
@@ -614,13 +612,19 @@ def z3_decide(ctx: Context, lhs, relation: str, rhs, using: Sequence[str] = (),
     return False, f"z3 undecided ({solver.reason_unknown()})"
 
 
+def _premises(ctx: Context, labels: Sequence[str]):
+    """A fresh encoder and the z3 encodings of the context's hypotheses and of the facts ``labels``."""
+    enc = _Encoder()
+    premises = [enc.rel(h) for h in ctx.hypotheses]
+    premises += [enc.rel(_fact_relational(ctx.facts[name])) for name in labels]
+    return enc, premises
+
+
 def z3_satisfiable(ctx: Context, labels: Sequence[str], timeout_ms: int = Z3_TIMEOUT_MS) -> tuple[bool, str]:
     """The hypotheses and facts have a model (else anything would follow from them)."""
     try:
-        enc = _Encoder()
+        enc, premises = _premises(ctx, labels)
         z3 = enc.z3
-        premises = [enc.rel(h) for h in ctx.hypotheses]
-        premises += [enc.rel(_fact_relational(ctx.facts[name])) for name in labels]
     except Unsupported as exc:
         return False, f"unsupported by the z3 encoding: {exc}"
     solver = z3.Solver()

@@ -21,7 +21,7 @@ import sympy as sp
 from sympy.core.function import UndefinedFunction
 
 from proofs import quantities as q
-from proofs.kernel import Derivation, DerivationError, show
+from proofs.kernel import Derivation, DerivationError
 
 CITED_TESTS = "tests/proofs/test_cited_lemmas.py"
 SECOND_MOMENT_TESTS = "tests/proofs/test_second_moment_lemmas.py"
@@ -171,6 +171,15 @@ def derived(derivation: Derivation, variables=(), name: str | None = None) -> Le
                   None, derivation.hypotheses, derivation)
     LEMMAS[name] = lemma
     return lemma
+
+
+class DerivationList(list):
+    """Derivations in dependency order, each registered as a lemma (:func:`derived`) as it is added, so
+    that the derivations built after it can cite it."""
+
+    def add(self, derivation: Derivation, variables=()) -> None:
+        derived(derivation, variables)
+        self.append(derivation)
 
 
 def cited_lemmas() -> list[Lemma]:

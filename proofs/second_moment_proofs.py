@@ -24,8 +24,8 @@ from sympy.codegen.cfunctions import expm1, log1p
 from proofs import quantities as q
 from proofs.kernel import (CANCEL, EXPAND, EXP_LOG_POWER, LIMIT, LINEAR_SUMS, NUMERIC_LIMITS, SUM_CONSTANT, TEXTBOOK, ByLemma,
                            Chain, Congruence, Derivation, Induction, Instance, Rewrite, Subst, Termwise, Z3, peel)
-from proofs.lemmas import SECOND_MOMENT_TESTS, cite, derived
-from proofs.second_moment import CHI2_CONSTANT, CHI2_SHIFT, chi2_bound_expr, chi2_max, chi2_seq, second_moment
+from proofs.lemmas import SECOND_MOMENT_TESTS, cite, derived, DerivationList
+from proofs.second_moment import CHI2_CONSTANT, CHI2_SHIFT, chi2_bound_expr, chi2_max, chi2_seq
 from proofs.symbols import T, t
 
 n = q.n
@@ -132,7 +132,6 @@ def _shift_terms(name):
 
 def _chi2_route(name: str) -> list[Derivation]:
     """sup_R |Error| ≤ ½ sqrt(χ²_max Σ_t shift_t) for the shift factor of ``name``."""
-    shift = CHI2_SHIFT[name]
     local = {"var": Instance("weight_variance_bound", {n: t - 1})}
     if name == "chi2_mixed":
         local["dp"] = Instance("chi2_data_processing", {n: t - 1})
@@ -216,22 +215,17 @@ def _growth() -> list[Derivation]:
 @lru_cache(maxsize=None)
 def derivations() -> tuple[Derivation, ...]:
     _cite_lemmas()
-    out = []
-
-    def add(d, variables=()):
-        derived(d, variables)
-        out.append(d)
-
-    add(_martingale_transform(), (t,))
-    add(_martingale_sum())
-    add(_second_moment_bound(), (n,))
-    add(_variance_bound(), (n,))
+    out = DerivationList()
+    out.add(_martingale_transform(), (t,))
+    out.add(_martingale_sum())
+    out.add(_second_moment_bound(), (n,))
+    out.add(_variance_bound(), (n,))
     geo, cc = _geometric_sum()
-    add(geo, (cc, n))
+    out.add(geo, (cc, n))
     for name in ("chi2_max", "chi2_mixed"):
         for d in _chi2_route(name):
             out.append(d)
-    add(_closed_form(geo, cc))
+    out.add(_closed_form(geo, cc))
     out += _mixed_below_max()
     out += _mixed_below_sqrt()
     out += _growth()

@@ -16,10 +16,9 @@ import sympy as sp
 
 from proofs import quantities as q
 from proofs.kernel import (EXPAND, FAULHABER, LIMIT, LINEAR_SUMS, NUMERIC_LIMITS, SUM_CONSTANT, ByLemma, Chain,
-                           Congruence, Derivation, Induction, Instance, Rewrite, Sign, Subst, Termwise, Z3, peel,
-                           split_at)
+                           Derivation, Induction, Instance, Rewrite, Sign, Subst, Termwise, Z3, peel, split_at)
 from proofs.lemmas import derived
-from proofs.symbols import T, delta, eps, kl_seq, t, tv_seq
+from proofs.symbols import T, delta, eps, t
 
 n = q.n
 a_fn = sp.Function("a", real=True)

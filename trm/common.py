@@ -126,28 +126,24 @@ seed = int_range(0, SEED_LIMIT - 1)
 horizon = int_range(1, 2**40)
 
 
-def output_file(what: str):
-    """An argparse type: a path a file can be written to (checked before any work starts)."""
+def _checked_path(check, shown: str):
+    """An argparse type that runs ``check`` (a numerics.validation path check) on the text before any work
+    starts; argparse names the flag in the message."""
 
     def parse(text: str) -> str:
         try:
-            return check_output_path(text, "")
+            return check(text, "")
         except TRMInputError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
 
-    parse.__name__ = "path"
+    parse.__name__ = shown
     return parse
 
 
-def output_dir(what: str):
-    def parse(text: str) -> str:
-        try:
-            return check_output_dir(text, "")
-        except TRMInputError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    parse.__name__ = "directory"
-    return parse
+#: An argparse type: a path a file can be written to.
+output_file = _checked_path(check_output_path, "path")
+#: An argparse type: a directory that can be created or written into.
+output_dir = _checked_path(check_output_dir, "directory")
 
 
 def _env_default(name: str, fallback: float) -> float:

@@ -140,7 +140,7 @@ def add_parser(sub) -> None:
                    help="dynamic programme (linear in T) or enumeration of every sequence (the oracle)")
     p.add_argument("--budget", type=int_range(0, 2**62), default=None,
                    help="enumeration budget in X·V^T·T elements (default 4,194,304; memory about 96 bytes each)")
-    p.add_argument("--worst-reward-out", metavar="PATH", type=output_file("--worst-reward-out"),
+    p.add_argument("--worst-reward-out", metavar="PATH", type=output_file,
                    help="write the reward attaining the worst-case error to exactly this path "
                         "(.npz: reward [X, V^T], prompt_states [X])")
     add_limit_args(p)

@@ -31,7 +31,7 @@ def add_parser(sub) -> None:
                                    "added), atomically.")
     p.add_argument("--family", required=True, help="automaton | kgram | counter | tabular")
     p.add_argument("--seed", type=seed, required=True, help="seed in [0, 2^63)")
-    p.add_argument("--out", required=True, type=output_file("--out"),
+    p.add_argument("--out", required=True, type=output_file,
                    help="output file (.npz format, written at exactly this path)")
     p.add_argument("--T", type=horizon, default=8, help="horizon")
     add_generator_args(p)
