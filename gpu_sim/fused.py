@@ -81,7 +81,7 @@ def finite_state_step(_draw, t0, U, state_r, state_q, S, V, time_dependent, draw
     max_chi2, sum_lr, sum_lr_raw, sum_k2, sum_k3, max_k2, max_k3, sum_x, sum_absx, W). ``_draw`` is
     :func:`alias_draw` or :func:`inverse_cdf_draw` (tables too large for alias tables; the unused kind of
     table may be empty): a compiled function argument, so each kind gets its own specialised loop (one loop
-    choosing per draw at run time measured 2.5× slower)."""
+    choosing per draw at run time was more than twice as slow)."""
     tau = U.shape[0]
     B = U.shape[2]
     write = blocks.shape[0] > 0

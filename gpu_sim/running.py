@@ -37,8 +37,9 @@ from numerics.errors import TRMInputError
 #: The per-sequence statistics of a chunk, one column each of ``RunningStats.acc`` [B, K] (float64), so that
 #: a compiled step can add to them in place (:mod:`gpu_sim.fused`, :mod:`gpu_sim.triton_step`); one
 #: sequence's statistics share two cache lines (as rows of a [K, B] array, 8 KB apart at B = 1,024, they
-#: fell into one L1 set and the compiled step ran 1.6× slower); ``RunningStats.s[name]`` is the column's view. All are ≥ 0 except the sums of ℓ, of ρ − 1 and W, so every
-#: maximum starts at 0. ``sum_lr_raw`` is the unclamped Σℓ = log M_t.
+#: fell into one L1 set and slowed the compiled step). ``RunningStats.s[name]`` is the column's view. All
+#: are ≥ 0 except the sums of ℓ, of ρ − 1 and W, so every maximum starts at 0. ``sum_lr_raw`` is the
+#: unclamped Σℓ = log M_t.
 SEQUENCE_STATS = ("n", "sum_kl", "max_kl", "max_tv", "max_chi2", "sum_lr", "sum_lr_raw", "sum_k2", "sum_k3",
                   "max_k2", "max_k3", "sum_x", "sum_absx", "W")
 STAT = {name: i for i, name in enumerate(SEQUENCE_STATS)}
