@@ -34,13 +34,6 @@ def _sync(device):
         torch.cuda.synchronize(device)
 
 
-def copy_bandwidth(device: torch.device, megabytes: int = 1024) -> float | None:
-    """Achievable device memory bandwidth (bytes/s) from a large device-to-device copy (CUDA only)."""
-    if device.type != "cuda":
-        return None
-    return roofline(device, copy_mib=megabytes)["copy_GBps"] * 1e9
-
-
 def roofline(device: torch.device, gemm_n: int | None = None, copy_mib: int | None = None, repeats: int = 5) -> dict:
     """Same-run rates on ``device`` with torch's current thread count: float64 GEMM GFLOP/s and copy GB/s
     (bytes read + written). By default n = 512 and 64 MiB on CPU; n = 4096 and 2 GiB on CUDA (a copy that
