@@ -1,5 +1,5 @@
 """The criterion grammar, shared by the simulator (:mod:`gpu_sim.criteria`) and the audit of
-training dumps (:mod:`numerics.audit.criteria`); parsing only, no torch.
+training dumps (:mod:`audit.criteria`); parsing only, no torch.
 
 Masking criteria: Trust Region Masking with exact KL and the sample-based criteria frameworks ship.
 

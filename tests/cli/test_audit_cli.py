@@ -1,5 +1,5 @@
 """`trm audit`: on random padded batches its --mask-out and its metrics are verl's (the independent
-torch transcription in tests/numerics/verl_reference.py), in every input format; the JSON contract,
+torch transcription in tests/audit/verl_reference.py), in every input format; the JSON contract,
 the report, several steps, the example dump, and bad input with exit code 2."""
 import json
 import math
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from numerics.audit import verl
-from numerics.audit.readers import write_dump
-from tests.numerics import verl_reference as ref
+from audit import verl
+from audit.readers import write_dump
+from tests.audit import verl_reference as ref
 from trm.cli import main
 
 FORMATS = [".npz", ".pt", ".safetensors", ".parquet"]

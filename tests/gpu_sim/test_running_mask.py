@@ -2,7 +2,7 @@
 
 Checked three ways: an all-ones mask changes nothing against no mask; garbage (NaN, ±1e6) in padded
 positions changes nothing; every sequence criterion decides as the independent numpy evaluation of
-numerics.audit.criteria does on the same masked batch (each sequence with its own length)."""
+audit.criteria does on the same masked batch (each sequence with its own length)."""
 import math
 
 import numpy as np
@@ -11,7 +11,7 @@ import torch
 
 from gpu_sim.criteria import parse_criterion
 from gpu_sim.running import RunningStats
-from numerics.audit import criteria as audit_criteria
+from audit import criteria as audit_criteria
 from numerics.bounds import length_neutral_weights
 
 SEQUENCE_CRITERIA = ["trm_max:0.05", "trm_avg:0.02", "ser:0.2", "seq_sum_k1:0.5_2.0", "seq_mean_k1:0.9_1.1",

@@ -14,8 +14,8 @@ def run(args) -> int:
         return _write_example(args)
     if not args.files:
         raise TRMInputError("give one or more dump files (or --example OUT to write one)")
-    from numerics.audit.readers import Dump
-    from numerics.audit.run import AuditConfig, audit_file, plan, trends
+    from audit.readers import Dump
+    from audit.run import AuditConfig, audit_file, plan, trends
 
     if args.mask_out and len(args.files) > 1:
         raise TRMInputError("--mask-out: give a single dump file (one mask per training step)")
@@ -36,7 +36,7 @@ def run(args) -> int:
             steps.append(audit_file(path, pl, mask_out=args.mask_out, progress=bar.update))
     payload = _payload(steps, trends(steps) if len(steps) > 1 else None)
     if args.report:
-        from figures.audit_report import write_report
+        from audit.report import write_report
 
         payload["report"] = [str(p) for p in write_report(payload, Path(args.report))]
     emit(payload, args.json, _human)
@@ -175,9 +175,9 @@ def _est(e):
 def _write_example(args) -> int:
     import numpy as np
 
-    from gpu_sim.audit_example import DEFAULT_MISMATCH, example_dump
+    from audit.example import DEFAULT_MISMATCH, example_dump
     from gpu_sim.device import resolve_device
-    from numerics.audit.readers import FORMATS, write_dump
+    from audit.readers import FORMATS, write_dump
 
     if args.files:
         raise TRMInputError("--example writes a dump; give no input files with it")

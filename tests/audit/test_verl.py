@@ -1,5 +1,5 @@
-"""numerics.audit.verl against an independent torch transcription of verl's algorithm
-(tests/numerics/verl_reference.py): the rejection decision token for token for every option and
+"""audit.verl against an independent torch transcription of verl's algorithm
+(tests/audit/verl_reference.py): the rejection decision token for token for every option and
 combination, and every rollout_corr/* metric to float tolerance, on random padded batches."""
 import itertools
 import math
@@ -9,9 +9,9 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from numerics.audit import verl
+from audit import verl
 from numerics.errors import TRMInputError
-from tests.numerics import verl_reference as ref
+from tests.audit import verl_reference as ref
 
 #: Per option: threshold specs that exercise it (k1: asymmetric, symmetric, single number, empty band).
 THRESHOLDS = {

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from numerics.audit.readers import Dump, exact_divergences, write_dump
+from audit.readers import Dump, exact_divergences, write_dump
 from numerics.divergence import token_chi2, token_kl, token_tv
 from numerics.errors import TRMInputError
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from numerics.audit import criteria as suite_criteria
-from numerics.audit import slime as slime_dialect
-from numerics.audit import verl
-from numerics.audit.readers import DEFAULT_MEMORY, Dump
-from numerics.audit.suite import SuiteAccumulator, length_bias
+from audit import criteria as suite_criteria
+from audit import slime as slime_dialect
+from audit import verl
+from audit.readers import DEFAULT_MEMORY, Dump
+from audit.suite import SuiteAccumulator, length_bias
 from numerics.errors import TRMInputError
 
 

@@ -5,6 +5,8 @@ rollout engine and the trainer, read from dumps and judged with the frameworks' 
 correction: options, presets, decision, ``rollout_corr/*`` metrics), ``slime`` (slime's
 importance-sampling masks and veto), ``criteria`` (the suite's own criterion syntax on masked
 batches), ``suite`` (divergence estimates with standard errors, length bias, plug-in bounds),
-``run`` (one pass over a dump: every accumulator, the output mask, the result record).
-numpy float64 throughout; torch is imported only to read .pt files.
+``run`` (one pass over a dump: every accumulator, the output mask, the result record), ``report``
+(``trm audit --report``: the Markdown report and its figures), ``example`` (an example dump drawn from
+the simulator's neural family). numpy float64 throughout; torch is imported only to read .pt files and
+to draw the example.
 """

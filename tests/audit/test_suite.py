@@ -5,11 +5,11 @@ import math
 import numpy as np
 import pytest
 
-from numerics.audit import criteria as audit_criteria
-from numerics.audit import slime
-from numerics.audit.readers import write_dump
-from numerics.audit.run import AuditConfig, audit_file
-from numerics.audit.suite import SuiteAccumulator, length_bias
+from audit import criteria as audit_criteria
+from audit import slime
+from audit.readers import write_dump
+from audit.run import AuditConfig, audit_file
+from audit.suite import SuiteAccumulator, length_bias
 from numerics.errors import TRMInputError
 
 
@@ -93,7 +93,7 @@ def test_chi2_family_matches_its_formula():
     lp_o = lr_o - np.log(np.exp(lr_o).sum(-1, keepdims=True))
     y = np.array([[rng.choice(V, p=np.exp(lp_r[b, t])) for t in range(T)] for b in range(B)])
     lr = np.take_along_axis(lp_o, y[..., None], -1)[..., 0] - np.take_along_axis(lp_r, y[..., None], -1)[..., 0]
-    from numerics.audit.readers import exact_divergences
+    from audit.readers import exact_divergences
 
     mask = np.ones((B, T), bool)
     acc = SuiteAccumulator(T)
@@ -154,8 +154,8 @@ def test_audit_is_independent_of_the_chunking(tmp_path):
 
 
 def test_mask_out_is_the_and_of_every_rule(tmp_path):
-    from numerics.audit import verl
-    from numerics.audit.readers import Dump
+    from audit import verl
+    from audit.readers import Dump
 
     path = _dump(tmp_path, seed=4)
     cfg = AuditConfig(rollout_rs="seq_mean_k3", rollout_rs_threshold="0.005", slime="token:0.8_1.25",
