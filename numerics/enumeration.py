@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from numerics.divergence import expectation_with_inf, kl_from_log_ratio, token_kl, token_tv
+from numerics.divergence import expectation_with_inf, kl_from_log_ratio, token_chi2, token_kl, token_tv
 from numerics.errors import TRMInputError
 from numerics.pair import AutomatonPair, TabularPair, as_automaton
 from numerics.bounds import pinsker_cap
@@ -153,8 +153,6 @@ def exact_by_enumeration(pair: AutomatonPair | TabularPair, T: int | None = None
     tv_pos = (flat * table.tv_context.reshape(auto.T, -1)).sum(axis=1)
     kl_max, kl_where = _reachable_max(table, table.kl_context)
     tv_max, tv_where = _reachable_max(table, table.tv_context)
-    from numerics.second_moment import second_moment_by_enumeration
-
     sm = second_moment_by_enumeration(auto, budget=budget)
     return ExactQuantities(
         T=auto.T, J_roll=J_roll, J_theta=J_theta, surrogate=surrogate, error=J_theta - J_roll - surrogate,
@@ -210,3 +208,68 @@ def worst_case_error(pair: AutomatonPair | TabularPair, T: int | None = None,
     f = surrogate_bracket(table)
     reward = ((f > 0) & (P_roll > 0)).astype(np.float64)
     return WorstCase(float(0.5 * (P_roll * np.abs(f)).sum()), reward, table.prompt_states)
+
+
+# ----------------------------------------------------------------------------- second moments
+
+@dataclass(frozen=True)
+class EnumeratedSecondMoment:
+    """The same quantities from the list of every sequence (the independent oracle), plus the
+    per-sequence brackets used to check the identities: W in telescoped form and W as the martingale
+    transform Σ_t (M_{t−1} − 1) u_t, each [X, V^T], and the roll weights [X, V^T]."""
+
+    chi2_tok_max: float
+    chi2_tok_max_context: str
+    chi2_seq: float
+    second_moment: float
+    mean_W: float
+    prefix_chi2: np.ndarray
+    W: np.ndarray
+    W_transform: np.ndarray
+    weights: np.ndarray
+    theta_off_support: bool
+
+
+def second_moment_by_enumeration(pair: AutomatonPair | TabularPair, T: int | None = None,
+                                 budget: int | None = None) -> EnumeratedSecondMoment:
+    """E[W²], χ²_seq, χ²_max and E[W] by summing over all sequences (no recursion, no orthogonality)."""
+    auto = as_automaton(pair, T)
+    table = enumerate_sequences(auto, budget=DEFAULT_BUDGET if budget is None else budget)
+    P_roll, P_theta = _weights(table)
+    x = table.rho_minus_one                                       # [T, X, M]
+    with np.errstate(divide="ignore"):
+        logs = np.log1p(x)
+    prefix_logs = np.cumsum(logs, axis=0)
+    M_minus_one = np.expm1(prefix_logs)                           # M_t − 1, t = 1..T
+    before = np.concatenate([np.zeros_like(x[:1]), M_minus_one[:-1]])   # M_{t−1} − 1
+    W = surrogate_bracket(table)
+    W_transform = (before * x).sum(axis=0)
+    off_mass = float(P_theta[P_roll == 0].sum())
+    off = off_mass > 0
+    prefix = np.concatenate([[0.0], np.einsum("xm,txm->t", P_roll, M_minus_one**2)])
+    chi2_ctx = _context_chi2(auto, table)
+    masked = np.where(table.reachable, chi2_ctx, -np.inf)
+    t, xi, j = np.unravel_index(int(np.argmax(masked)), masked.shape)
+    where = f"position t={t + 1}, prompt state {table.prompt_states[xi]}, sequence {j}"
+    return EnumeratedSecondMoment(
+        chi2_tok_max=float(masked[t, xi, j]), chi2_tok_max_context=where,
+        chi2_seq=float("inf") if off else float(prefix[-1]),
+        second_moment=float("inf") if off else float((P_roll * W**2).sum()),
+        mean_W=float((P_roll * W).sum()), prefix_chi2=prefix, W=W, W_transform=W_transform, weights=P_roll,
+        theta_off_support=off,
+    )
+
+
+def _context_chi2(auto: AutomatonPair, table) -> np.ndarray:
+    """[T, X, V^T] χ²(c_t(y)) along every enumerated sequence (states replayed token by token)."""
+    T, V = auto.T, auto.V
+    M = V**T
+    seq = np.arange(M)
+    states = np.repeat(table.prompt_states[:, None], M, axis=1)
+    out = np.empty((T, table.prompt_states.size, M))
+    for t in range(T):
+        roll_t, theta_t = auto.policies_at(t)
+        out[t] = token_chi2(roll_t, theta_t)[states]
+        token = (seq // V ** (T - 1 - t)) % V
+        states = auto.next_state[states, token]
+    return out

@@ -42,11 +42,13 @@ from numerics.divergence import expectation_with_inf, token_kl, token_tv
 from numerics.enumeration import DEFAULT_BUDGET, enumeration_size, total_variation_seq
 from numerics.errors import TRMInputError
 from numerics.pair import AutomatonPair, TabularPair, as_automaton
+from numerics.reachable import first_reach, homogeneous_argmax
 from numerics.result import ExactQuantities
-from numerics.transition import (forward_matrices, forward_matrix, position_expectations, sparse_forward_matrix,
-                                 stacked_index)
+from numerics.second_moment import second_moment_dp
+from numerics.transition import (DENSE_STATE_LIMIT, forward_matrices, forward_matrix, position_expectations,
+                                 sparse_forward_matrix, stacked_index)
 
-__all__ = ["as_automaton", "exact_quantities", "reachable_max", "plan_exact", "ExactPlan", "DEFAULT_MAX_MEMORY",
+__all__ = ["as_automaton", "exact_quantities", "plan_exact", "ExactPlan", "DEFAULT_MAX_MEMORY",
            "DEFAULT_MAX_SECONDS"]
 
 #: Default refusal thresholds of :func:`exact_quantities` (the `trm exact` flags --max-memory, --max-seconds).
@@ -54,8 +56,8 @@ DEFAULT_MAX_MEMORY = 4 * 2**30
 DEFAULT_MAX_SECONDS = 600.0
 #: Working memory of one chunk of positions in the sequential sweep.
 CHUNK_BYTES = 64 * 2**20
-#: Largest S for dense S×S operators (block powers, and per-chunk time-dependent stacks).
-DENSE_STATE_LIMIT = 2048
+#: Largest S for dense per-chunk stacks of time-dependent S×S operators (DENSE_STATE_LIMIT, from
+#: numerics.transition, bounds the dense operators of time-homogeneous pairs and their block powers).
 TIME_DEPENDENT_DENSE_LIMIT = 512
 
 # Cost model (deliberately conservative, 1 BLAS thread): seconds per numpy call, flop rate of the
@@ -212,8 +214,6 @@ def exact_quantities(pair: AutomatonPair | TabularPair, T: int | None = None,
 
     chi2 = {}
     if second_moments:
-        from numerics.second_moment import second_moment_dp
-
         sm = second_moment_dp(auto)
         chi2 = dict(chi2_tok_max=sm.chi2_tok_max, chi2_tok_max_context=sm.chi2_tok_max_context,
                     chi2_seq=sm.chi2_seq, second_moment=sm.second_moment)
@@ -301,75 +301,13 @@ def _block_sweep(auto: AutomatonPair, B: int) -> _Sweep:
     if hit:
         kl_pos[hit[0] > 0] = np.inf
 
-    first = np.minimum(_first_reach(auto.init, auto.next_state, roll > 0, T),
-                       _first_reach(auto.init, auto.next_state, theta > 0, T))
-    kl_max, kl_ctx = _homogeneous_argmax(auto, kl, first)
-    tv_max, tv_ctx = _homogeneous_argmax(auto, tv, first)
+    first = np.minimum(first_reach(auto.init, auto.next_state, roll > 0, T),
+                       first_reach(auto.init, auto.next_state, theta > 0, T))
+    kl_max, kl_ctx = homogeneous_argmax(auto, kl, first)
+    tv_max, tv_ctx = homogeneous_argmax(auto, tv, first)
     R = auto.reward
     return _Sweep(float(d @ R), float(d_theta @ R), float(e @ R), float(f @ R), _off_mass(g) if off else 0.0,
                   kl_pos, tv_pos, kl_max, kl_ctx, tv_max, tv_ctx)
-
-
-def _first_reach(init: np.ndarray, next_state: np.ndarray, support: np.ndarray, T: int) -> np.ndarray:
-    """[S] the first position t (0-based, the context before token t+1) at which each state is
-    reachable with positive probability under a time-homogeneous law with ``support`` [S, V];
-    T where it is not reachable before the horizon (breadth-first search: shortest walk lengths)."""
-    S = init.shape[0]
-    first = np.full(S, T, dtype=np.int64)
-    frontier = np.flatnonzero(init > 0)
-    t = 0
-    while frontier.size and t < T:
-        first[frontier] = t
-        t += 1
-        successors = np.unique(next_state[frontier][support[frontier]])
-        frontier = successors[first[successors] == T]
-    return first
-
-
-def _homogeneous_argmax(auto: AutomatonPair, values: np.ndarray, first: np.ndarray) -> tuple[float, str]:
-    """Max over reachable contexts of per-state ``values``, named at the earliest (t, then s) context
-    attaining it: the earliest t among the maximal states is their smallest first-reach time."""
-    reachable = first < auto.T
-    best = float(np.max(values[reachable]))
-    candidates = reachable & (values == best)
-    t = int(first[candidates].min())
-    s = int(np.flatnonzero(candidates & (first == t))[0])
-    return best, auto.describe_context(t + 1, s)
-
-
-def reachable_max(auto: AutomatonPair, values: np.ndarray, supports) -> tuple[float, str]:
-    """Max of per-context ``values`` ([S], or [T, S] for time-dependent pairs) over the contexts
-    reachable by a path whose every token has positive probability under one of ``supports``
-    (boolean [S, V] or [T, S, V] tables; for THEORY §3's "reachable under either policy" pass
-    (π_roll > 0, π_θ > 0)), with the earliest context attaining it named. (−inf, "") when nothing is
-    reachable. Memory O(S·V) beyond the inputs; time O(T·S·V) for time-dependent pairs."""
-    T, S = auto.T, auto.S
-    supports = [np.asarray(s, dtype=bool) for s in supports]
-    if values.ndim == 1 and all(s.ndim == 2 for s in supports):
-        first = np.full(S, T)
-        for s in supports:
-            first = np.minimum(first, _first_reach(auto.init, auto.next_state, s, T))
-        if not (first < T).any():
-            return -math.inf, ""
-        return _homogeneous_argmax(auto, values, first)
-    current = [auto.init > 0 for _ in supports]
-    best, where = -math.inf, ""
-    for t in range(T):
-        reach = np.logical_or.reduce(current)
-        row = values[t] if values.ndim == 2 else values
-        if reach.any():
-            masked = np.where(reach, row, -np.inf)
-            s = int(np.argmax(masked))
-            if masked[s] > best:
-                best, where = float(masked[s]), auto.describe_context(t + 1, s)
-        nxt = []
-        for cur, sup in zip(current, supports):
-            table = sup[t] if sup.ndim == 3 else sup
-            step = np.zeros(S, dtype=bool)
-            step[auto.next_state[cur][table[cur]]] = True
-            nxt.append(step)
-        current = nxt
-    return best, where
 
 
 # ----------------------------------------------------------------------------- sequential sweep
@@ -460,10 +398,10 @@ def _sequential_sweep(auto: AutomatonPair, chunk: int) -> _Sweep:
                 kl_pos[t0:t1][(d_rows @ infinite.astype(np.float64)) > 0] = np.inf
             tv_pos[t0:t1] = d_rows @ tv
     if not td:
-        first = np.minimum(_first_reach(init, auto.next_state, auto.roll > 0, T),
-                           _first_reach(init, auto.next_state, auto.theta > 0, T))
-        best["kl"] = _homogeneous_argmax(auto, kl, first)
-        best["tv"] = _homogeneous_argmax(auto, tv, first)
+        first = np.minimum(first_reach(init, auto.next_state, auto.roll > 0, T),
+                           first_reach(init, auto.next_state, auto.theta > 0, T))
+        best["kl"] = homogeneous_argmax(auto, kl, first)
+        best["tv"] = homogeneous_argmax(auto, tv, first)
     R = auto.reward
     return _Sweep(float(roll_rows[0] @ R), float(theta_rows[0] @ R), float(roll_rows[1] @ R),
                   float(seen_rows[0] @ R), _off_mass(seen_rows[1]) if off else 0.0, kl_pos, tv_pos,

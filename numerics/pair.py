@@ -24,6 +24,7 @@ from typing import Callable
 import numpy as np
 
 from numerics.errors import TRMInputError
+from numerics.validation import check_real_numeric
 
 #: Absolute tolerance on Σ_v π(v|c) = 1 for float64 input.
 SUM_TOLERANCE = 1e-9
@@ -76,7 +77,6 @@ def check_unit_interval(name: str, values: np.ndarray) -> None:
 
 
 def _as_float_array(name: str, value) -> np.ndarray:
-    from numerics.validation import check_real_numeric
 
     try:
         array = np.asarray(check_real_numeric(name, value), dtype=np.float64)
@@ -178,8 +178,7 @@ class AutomatonPair:
         if init.ndim != 1 or init.size < 1:
             raise TRMInputError(f"init: expected shape (S,), got {init.shape}")
         S = init.shape[0]
-        from numerics.validation import check_real_numeric
-
+    
         raw_next = check_real_numeric("next_state", np.asarray(self.next_state))
         if raw_next.ndim != 2 or raw_next.shape[0] != S:
             raise TRMInputError(f"next_state: expected shape ({S}, V) to match init's S = {S}, got {raw_next.shape}")

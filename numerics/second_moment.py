@@ -30,8 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from numerics.divergence import expectation_with_inf, token_chi2
-from numerics.pair import AutomatonPair, TabularPair
-from numerics.transition import DENSE_STATE_LIMIT, TransitionOperator
+from numerics.pair import AutomatonPair, TabularPair, as_automaton
+from numerics.reachable import reachable_max
+from numerics.transition import DENSE_STATE_LIMIT, TransitionOperator, position_expectations
 
 #: Elements of the chunk of forward states held at once (positions × 3S).
 _CHUNK_ELEMENTS = 2**20
@@ -88,8 +89,6 @@ def tilted_weights(roll: np.ndarray, theta: np.ndarray) -> dict[str, np.ndarray]
 def _off_support_reachable(auto: AutomatonPair) -> bool:
     """Whether π_θ puts mass on a token π_roll cannot emit, at a context reachable under both
     policies along one path (so that P^θ has mass outside P^roll's support)."""
-    from numerics.exact import reachable_max
-
     off = (auto.roll <= 0) & (auto.theta > 0)
     if not off.any():
         return False
@@ -100,8 +99,6 @@ def _off_support_reachable(auto: AutomatonPair) -> bool:
 
 def chi2_tok_max(auto: AutomatonPair) -> tuple[float, str]:
     """(χ²_max, its context) over contexts reachable under either policy (THEORY §3's "reachable")."""
-    from numerics.exact import reachable_max
-
     return reachable_max(auto, token_chi2_table(auto), [auto.roll > 0, auto.theta > 0])
 
 
@@ -110,8 +107,6 @@ def second_moment_dp(pair: AutomatonPair | TabularPair, T: int | None = None) ->
 
     Memory: O(T) outputs plus a chunk of forward states; time-dependent laws are turned into tilted
     weights one position at a time, so nothing of shape [T, S, V] is allocated beyond the pair."""
-    from numerics.exact import as_automaton
-
     auto = as_automaton(pair, T)
     T, S = auto.T, auto.S
     homogeneous = not auto.time_dependent
@@ -182,8 +177,6 @@ def _second_moment_by_blocks(auto: AutomatonPair, block: np.ndarray, chi2: np.nd
     """The same recursion for a time-homogeneous pair, without a Python step per position: every
     per-position sum is a linear functional of x_t = A^t x_0 (A the 3S×3S block operator), evaluated
     for all t by √T-blocks (:func:`numerics.transition.position_expectations`, O(S³ log T + T·S))."""
-    from numerics.transition import position_expectations
-
     T, S = auto.T, auto.S
     zero, one = np.zeros(S), np.ones(S)
     columns = [np.concatenate(c) for c in ((one, zero, zero), (chi2, zero, zero), (zero, zero, chi2),
@@ -211,69 +204,3 @@ def _second_moment_result(auto: AutomatonPair, prefix, terms, chi2_pos, f_total:
         second_moment=float("inf") if off else second, mean_W=mean_W,
         prefix_chi2=prefix, second_moment_terms=terms, chi2_pos_mean=chi2_pos, theta_off_support=off,
     )
-
-
-@dataclass(frozen=True)
-class EnumeratedSecondMoment:
-    """The same quantities from the list of every sequence (the independent oracle), plus the
-    per-sequence brackets used to check the identities: W in telescoped form and W as the martingale
-    transform Σ_t (M_{t−1} − 1) u_t, each [X, V^T], and the roll weights [X, V^T]."""
-
-    chi2_tok_max: float
-    chi2_tok_max_context: str
-    chi2_seq: float
-    second_moment: float
-    mean_W: float
-    prefix_chi2: np.ndarray
-    W: np.ndarray
-    W_transform: np.ndarray
-    weights: np.ndarray
-    theta_off_support: bool
-
-
-def second_moment_by_enumeration(pair: AutomatonPair | TabularPair, T: int | None = None,
-                                 budget: int | None = None) -> EnumeratedSecondMoment:
-    """E[W²], χ²_seq, χ²_max and E[W] by summing over all sequences (no recursion, no orthogonality)."""
-    from numerics.enumeration import DEFAULT_BUDGET, _weights, enumerate_sequences, surrogate_bracket
-    from numerics.exact import as_automaton
-
-    auto = as_automaton(pair, T)
-    table = enumerate_sequences(auto, budget=DEFAULT_BUDGET if budget is None else budget)
-    P_roll, P_theta = _weights(table)
-    x = table.rho_minus_one                                       # [T, X, M]
-    with np.errstate(divide="ignore"):
-        logs = np.log1p(x)
-    prefix_logs = np.cumsum(logs, axis=0)
-    M_minus_one = np.expm1(prefix_logs)                           # M_t − 1, t = 1..T
-    before = np.concatenate([np.zeros_like(x[:1]), M_minus_one[:-1]])   # M_{t−1} − 1
-    W = surrogate_bracket(table)
-    W_transform = (before * x).sum(axis=0)
-    off_mass = float(P_theta[P_roll == 0].sum())
-    off = off_mass > 0
-    prefix = np.concatenate([[0.0], np.einsum("xm,txm->t", P_roll, M_minus_one**2)])
-    chi2_ctx = _context_chi2(auto, table)
-    masked = np.where(table.reachable, chi2_ctx, -np.inf)
-    t, xi, j = np.unravel_index(int(np.argmax(masked)), masked.shape)
-    where = f"position t={t + 1}, prompt state {table.prompt_states[xi]}, sequence {j}"
-    return EnumeratedSecondMoment(
-        chi2_tok_max=float(masked[t, xi, j]), chi2_tok_max_context=where,
-        chi2_seq=float("inf") if off else float(prefix[-1]),
-        second_moment=float("inf") if off else float((P_roll * W**2).sum()),
-        mean_W=float((P_roll * W).sum()), prefix_chi2=prefix, W=W, W_transform=W_transform, weights=P_roll,
-        theta_off_support=off,
-    )
-
-
-def _context_chi2(auto: AutomatonPair, table) -> np.ndarray:
-    """[T, X, V^T] χ²(c_t(y)) along every enumerated sequence (states replayed token by token)."""
-    T, V = auto.T, auto.V
-    M = V**T
-    seq = np.arange(M)
-    states = np.repeat(table.prompt_states[:, None], M, axis=1)
-    out = np.empty((T, table.prompt_states.size, M))
-    for t in range(T):
-        roll_t, theta_t = auto.policies_at(t)
-        out[t] = token_chi2(roll_t, theta_t)[states]
-        token = (seq // V ** (T - 1 - t)) % V
-        states = auto.next_state[states, token]
-    return out

@@ -17,7 +17,8 @@ from numerics.exact import exact_quantities
 from numerics.generators import MismatchModel, random_automaton, random_tabular
 from numerics.iid import symmetric_pair
 from numerics.pair import AutomatonPair
-from numerics.second_moment import second_moment_by_enumeration, second_moment_dp
+from numerics.enumeration import second_moment_by_enumeration
+from numerics.second_moment import second_moment_dp
 from proofs import second_moment as formulas
 from proofs.symbols import T as T_sym
 from tests.strategies import any_pair, automaton_pairs
