@@ -21,7 +21,7 @@ import sympy as sp
 from sympy.core.function import UndefinedFunction
 
 from proofs import quantities as q
-from proofs.kernel import Derivation, DerivationError
+from proofs.kernel import LEMMA_TABLE, Derivation, DerivationError
 
 CITED_TESTS = "tests/proofs/test_cited_lemmas.py"
 SECOND_MOMENT_TESTS = "tests/proofs/test_second_moment_lemmas.py"
@@ -143,7 +143,8 @@ def numeric_value(expr, values: Mapping):
     return ev(sp.sympify(expr), dict(values))
 
 
-LEMMAS: dict[str, Lemma] = {}
+#: The registry: the kernel's lemma table, filled by :func:`register`, :func:`cite` and :func:`derived`.
+LEMMAS: dict[str, Lemma] = LEMMA_TABLE
 
 
 def register(lemma: Lemma) -> Lemma:
