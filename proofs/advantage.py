@@ -17,12 +17,12 @@ from functools import lru_cache
 
 import sympy as sp
 
-from proofs import quantities as q
+from proofs import divergences, finite_sums, identities, quantities as q
 from proofs.kernel import (LINEAR_SUMS, ByLemma, Chain, Congruence, Derivation, Instance, Rewrite, Subst, Termwise,
                            Z3, unfold)
 from proofs.lemmas import EP, EQ, OSC, SUP, TV, EabsX, EXY, M, X, Y, DerivationList
 from proofs.symbols import T, delta, eps, t
-from proofs.sums import a_fn
+from proofs.finite_sums import a_fn
 
 c = q.c
 G_MAX = sp.Abs(q.g(t, q.c_max(t)))
@@ -127,10 +127,8 @@ def _delta_route() -> Derivation:
 
 @lru_cache(maxsize=None)
 def derivations() -> tuple[Derivation, ...]:
-    from proofs import divergences, identities, sums
-
     divergences.derivations()
-    sums.basic_derivations()
+    finite_sums.basic_derivations()
     identities.derivations()
     out = DerivationList()
     out.add(_advantage_bound(), (t, c))

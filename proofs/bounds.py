@@ -51,7 +51,7 @@ def worst_case_tv_seq(kl: sp.Expr = kl_seq) -> sp.Expr:
     return LEMMAS["seq_tv_worst"].rhs.xreplace({kl_seq: kl})
 
 
-#: The closed forms the paper prints (paper constants); proofs.sums proves each an upper bound of its
+#: The closed forms the paper prints (paper constants); proofs.closed_forms proves each an upper bound of its
 #: bound ("≤", not the paper's "=", THEORY §8).
 S_PM = sp.Sum(pinsker_cap(k * delta), (k, 0, T - 1))              # S_PM(δ) = Σ_{k<T} min(1, sqrt(kδ/2))
 CLASSICAL_KL_FORM = T * (T - 1) * delta                            # 2T(T−1)ε² with ε² ≤ δ/2

@@ -7,19 +7,13 @@ from functools import lru_cache
 
 import sympy as sp
 
-from proofs import quantities as q
+from proofs import bound_family, bounds, quantities as q
 from proofs.kernel import LIMIT, LINEAR_SUMS, ByLemma, Chain, Derivation, Instance, Rewrite, Termwise, Z3, unfold
 from proofs.lemmas import M, X, derived
 from proofs.symbols import T, dbar, delta, eps, t
 
 B = sp.Symbol("B", nonnegative=True)        # any bound of the family: |Error| ≤ B
 w = sp.Function("w", nonnegative=True)      # the LN-TRM weight at position t
-
-
-def _bounds():
-    from proofs import bounds
-
-    return bounds
 
 
 def _monotonic_improvement() -> Derivation:
@@ -38,15 +32,14 @@ def _improvement_certificate() -> Derivation:
 def _threshold_monotone() -> list[Derivation]:
     """Every term, with its inputs at their worst case given δ, is nondecreasing in δ: so is B*, and the
     TRM-Max threshold of `trm threshold` is found by bisection."""
-    b = _bounds()
     d1, d2 = sp.Symbol("delta_1", positive=True), sp.Symbol("delta_2", positive=True)
 
     def worst(term, d):
-        e, kl = b.worst_case_eps(d), b.worst_case_kl_seq(d, T)
-        return term.xreplace({delta: d, eps: e, dbar: e, q.KL_seq: kl, q.TV_seq: b.worst_case_tv_seq(kl)})
+        e, kl = bounds.worst_case_eps(d), bounds.worst_case_kl_seq(d, T)
+        return term.xreplace({delta: d, eps: e, dbar: e, q.KL_seq: kl, q.TV_seq: bounds.worst_case_tv_seq(kl)})
 
     out = []
-    for name, term in b.BOUND_TERMS.items():
+    for name, term in bounds.BOUND_TERMS.items():
         lo, hi = worst(term, d1), worst(term, d2)
         chain = Chain(sp.Sum(lo, (t, 1, T))).le(sp.Sum(hi, (t, 1, T)), Termwise(Z3()))
         out.append(Derivation(f"worst_case_{name}_monotone", f"{name} with worst-case inputs is nondecreasing in δ",
@@ -56,9 +49,8 @@ def _threshold_monotone() -> list[Derivation]:
 
 def _ln_trm() -> Derivation:
     """|Error| ≤ E_roll[W] (sharp) with W = Σ_t |ρ_t − 1| w_t and w_t the Adaptive-hybrid future factor."""
-    b = _bounds()
-    C = b.CONSTANTS["sharp"]
-    weight = b.length_neutral_weight()
+    C = bounds.CONSTANTS["sharp"]
+    weight = bounds.length_neutral_weight()
     chain = (Chain(sp.Abs(q.Error))
              .le(C * sp.Sum(q.Dbar(t) * weight, (t, 1, T)), ByLemma("bound_adaptive_hybrid_sharp"))
              .eq(sp.Sum(C * q.Dbar(t) * weight, (t, 1, T)), Rewrite(LINEAR_SUMS))
@@ -69,8 +61,7 @@ def _ln_trm() -> Derivation:
 
 
 def _ser() -> Derivation:
-    b = _bounds()
-    C = b.CONSTANTS["sharp"]
+    C = bounds.CONSTANTS["sharp"]
     d_ser = sp.Symbol("delta_SER", nonnegative=True)
     ser = sp.Symbol("E_W_SER", nonnegative=True)      # E_roll[W_SER] = (1/T) Σ_t E_roll|ρ_t − 1| (linearity)
     chain = (Chain(sp.Abs(q.Error))
@@ -95,8 +86,6 @@ def _length_bias() -> Derivation:
 
 @lru_cache(maxsize=None)
 def derivations() -> tuple[Derivation, ...]:
-    from proofs import bound_family
-
     bound_family.derivations()
     out = []
     for d in (_monotonic_improvement(), _improvement_certificate()):

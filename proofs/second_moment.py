@@ -8,7 +8,8 @@ E[(M_{t−1} − 1)²] ≤ min(χ²_seq, (1 + χ²_max)^{t−1} − 1). Hence, w
     B_χ²-mixed = ½ sqrt(χ²_max · Σ_{t=1}^T min(χ²_seq, (1 + χ²_max)^{t−1} − 1))
     B_χ²-max   = ½ sqrt(χ²_max · Σ_{t=1}^T ((1 + χ²_max)^{t−1} − 1)) = ½ sqrt((1 + χ²_max)^T − 1 − T χ²_max)
 χ²(c) = Σ_v π_θ(v|c)²/π_roll(v|c) − 1 (θ against roll), χ²_max its maximum over reachable contexts,
-χ²_seq = E_roll[M_T²] − 1. The context-shift factor (1 + χ²_max)^{t−1} − 1 is written
+χ²_seq = E_roll[M_T²] − 1. The derivations of these bounds are in :mod:`proofs.second_moment_proofs`, which
+reads the expressions below (so that a changed expression is caught there). The context-shift factor (1 + χ²_max)^{t−1} − 1 is written
 expm1((t − 1)·log1p(χ²_max)), equal by definition and free of cancellation when evaluated in floats.
 
 Related work: the exponentiated Rényi-2 divergence 1 + χ²_seq bounds the variance of the full
@@ -41,13 +42,3 @@ def chi2_bound_expr(name: str) -> sp.Expr:
     if name == "chi2_exact":
         return CHI2_CONSTANT * sp.sqrt(second_moment)
     return CHI2_CONSTANT * sp.sqrt(chi2_max * sp.Sum(CHI2_SHIFT[name], (t, 1, T)))
-
-
-# ------------------------------------------------------------------------------------------------
-# The derivations of §10 in the kernel (built when checked, from CHI2_SHIFT and chi2_bound_expr).
-
-def derivations():
-    """Every §10 derivation, in dependency order (each registered as a lemma)."""
-    from proofs.second_moment_proofs import derivations as build
-
-    return build()

@@ -61,7 +61,7 @@ def test_worst_case_below_every_bound(pair):
 @pytest.mark.parametrize("a", [0.05, 0.2, 0.45])
 def test_sharp_constant_is_attained(a):
     """At T = 2 the sharp classical, coupling and Adaptive-TV bounds equal sup_R |Error| = 2a²:
-    any constant below 2 would be violated (proofs.bound_family.tightness_example)."""
+    any constant below 2 would be violated (proofs.bound_relations.tightness_example)."""
     pair = tight_pair(a)
     worst = worst_case_error(pair).value
     assert_close(worst, 2 * a**2)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from hypothesis import Phase, settings
 
-from proofs import all_derivations, check_all, lemmas
+from proofs import lemmas
+from proofs.catalog import all_derivations, check_all
 from proofs.kernel import Congruence, Rewrite, Sign, Termwise, Z3, Induction, ByLemma, Subst
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -34,12 +34,12 @@ def test_human_report_has_a_summary_line_per_derivation(capsys):
 def test_a_failing_derivation_makes_the_command_fail(capsys, monkeypatch):
     import sympy as sp
 
-    import proofs
+    from proofs import catalog
     from proofs.kernel import Chain, Derivation, Z3
 
     x = sp.Symbol("x", positive=True)
     wrong = Derivation("wrong", "x ≤ x − 1", "test", Chain(x).le(x - 1, Z3()))
-    monkeypatch.setattr(proofs, "all_derivations", lambda: (wrong,))
+    monkeypatch.setattr(catalog, "all_derivations", lambda: (wrong,))
     assert main(["proofs", "--json"]) == 1
     payload = json.loads(capsys.readouterr().out)
     assert payload["derivations"][0]["verdict"] == "failed" and payload["failed_steps"] == 1

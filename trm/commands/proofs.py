@@ -14,7 +14,8 @@ def _counts(steps) -> dict:
 
 
 def run(args) -> int:
-    from proofs import check_all, summarise
+    from proofs.catalog import check_all
+    from proofs.kernel import summarise
 
     reports = check_all()
     summary = summarise(reports)

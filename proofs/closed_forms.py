@@ -1,10 +1,6 @@
-"""Finite sums by induction over their length, the closed forms the paper prints, and the growth of
-every bound in T, regime by regime, on the capped expressions.
+"""The closed forms the paper prints and the growth of every bound in T, regime by regime, on the capped
+expressions, read from the kernel's assembled terms (:mod:`proofs.bounds`), so that a changed term is caught.
 
-    triangle_sums      |Σ_{t≤n} a_t| ≤ Σ_{t≤n} |a_t|
-    gauss_sum          Σ_{t≤n} t = n(n + 1)/2
-    sqrt_sum_upper     Σ_{t≤n} sqrt(t − 1) ≤ (2/3) n^{3/2}
-    sqrt_sum_lower     (2/3)(n − 1)^{3/2} ≤ Σ_{t≤n} sqrt(t − 1)
     classical_closed_form, pm_closed_form, coupling_split   the paper's closed forms, as "≤" (THEORY §8)
     growth_*           limits in T per regime (a limit sympy cannot evaluate to the stated value fails)
 """
@@ -14,113 +10,36 @@ from functools import lru_cache
 
 import sympy as sp
 
-from proofs import quantities as q
-from proofs.kernel import (EXPAND, FAULHABER, LIMIT, LINEAR_SUMS, NUMERIC_LIMITS, SUM_CONSTANT, ByLemma, Chain,
-                           Derivation, Induction, Instance, Rewrite, Sign, Subst, Termwise, Z3, peel, split_at)
+from proofs import bounds, finite_sums
+from proofs.finite_sums import THREE_HALVES, n
+from proofs.kernel import (EXPAND, FAULHABER, LIMIT, LINEAR_SUMS, SUM_CONSTANT, ByLemma, Chain, Derivation, Instance,
+                           Rewrite, Subst, Termwise, Z3, split_at)
 from proofs.lemmas import derived
 from proofs.symbols import T, delta, eps, t
 
-n = q.n
-a_fn = sp.Function("a", real=True)
-THREE_HALVES = sp.Rational(3, 2)
-
-
-def _triangle() -> Derivation:
-    lhs, rhs = sp.Abs(sp.Sum(a_fn(t), (t, 1, n))), sp.Sum(sp.Abs(a_fn(t)), (t, 1, n))
-    m = n + 1
-    base = Chain(lhs.xreplace({n: 1})).eq(rhs.xreplace({n: 1}), Rewrite(NUMERIC_LIMITS))
-    step = (Chain(lhs.xreplace({n: m}))
-            .eq(sp.Abs(sp.Sum(a_fn(t), (t, 1, n)) + a_fn(m)), Rewrite(peel(m)))
-            .le(sp.Abs(sp.Sum(a_fn(t), (t, 1, n))) + sp.Abs(a_fn(m)), Z3(), "|x + y| ≤ |x| + |y|")
-            .le(rhs + sp.Abs(a_fn(m)), Z3("IH"))
-            .eq(rhs.xreplace({n: m}), Rewrite(peel(m))))
-    chain = Chain(lhs).le(rhs, Induction(n, 1, base, step))
-    return Derivation("triangle_sums", "|Σ_(t≤n) a_t| ≤ Σ_(t≤n) |a_t| for every n ≥ 1", "triangle inequality",
-                      chain, hypotheses=(sp.Ge(n, 1),))
-
-
-def _gauss() -> Derivation:
-    lhs, rhs = sp.Sum(t, (t, 1, n)), n * (n + 1) / 2
-    m = n + 1
-    base = Chain(lhs.xreplace({n: 1})).eq(rhs.xreplace({n: 1}), Rewrite(NUMERIC_LIMITS))
-    step = (Chain(lhs.xreplace({n: m}))
-            .eq(lhs + m, Rewrite(peel(m)))
-            .eq(rhs + m, Subst("IH"))
-            .eq(rhs.xreplace({n: m}), Rewrite(EXPAND)))
-    chain = Chain(lhs).eq(rhs, Induction(n, 1, base, step))
-    return Derivation("gauss_sum", "Σ_(t≤n) t = n(n + 1)/2", "Gauss", chain, hypotheses=(sp.Ge(n, 1),))
-
-
-def _sqrt_upper() -> Derivation:
-    lhs, rhs = sp.Sum(sp.sqrt(t - 1), (t, 1, n)), sp.Rational(2, 3) * n ** THREE_HALVES
-    m = n + 1
-    base = (Chain(lhs.xreplace({n: 1})).eq(0, Rewrite(NUMERIC_LIMITS)).le(rhs.xreplace({n: 1}), Sign()))
-    step = (Chain(lhs.xreplace({n: m}))
-            .eq(lhs + sp.sqrt(n), Rewrite(peel(m)))
-            .le(rhs + sp.sqrt(n), Z3("IH"))
-            .le(rhs.xreplace({n: m}), Z3(), "sqrt(k) ≤ ∫_k^(k+1) sqrt(x) dx: (2/3)k^(3/2) + sqrt(k) ≤ (2/3)(k+1)^(3/2)"))
-    chain = Chain(lhs).le(rhs, Induction(n, 1, base, step))
-    return Derivation("sqrt_sum_upper", "Σ_(k<n) sqrt(k) ≤ (2/3) n^(3/2)", "THEORY §5, §8", chain,
-                      hypotheses=(sp.Ge(n, 1),))
-
-
-def _sqrt_lower() -> Derivation:
-    lhs, rhs = sp.Rational(2, 3) * (n - 1) ** THREE_HALVES, sp.Sum(sp.sqrt(t - 1), (t, 1, n))
-    m = n + 1
-    base = Chain(lhs.xreplace({n: 1})).eq(rhs.xreplace({n: 1}), Rewrite(NUMERIC_LIMITS))
-    step = (Chain(lhs.xreplace({n: m}))
-            .le(lhs + sp.sqrt(n), Z3(), "(2/3)k^(3/2) ≤ (2/3)(k−1)^(3/2) + sqrt(k): sqrt(k) ≥ ∫_(k−1)^k sqrt(x) dx")
-            .le(rhs + sp.sqrt(n), Z3("IH"))
-            .eq(rhs.xreplace({n: m}), Rewrite(peel(m))))
-    chain = Chain(lhs).le(rhs, Induction(n, 1, base, step))
-    return Derivation("sqrt_sum_lower", "(2/3)(n − 1)^(3/2) ≤ Σ_(k<n) sqrt(k)", "THEORY §5", chain,
-                      hypotheses=(sp.Ge(n, 1),))
-
-
-@lru_cache(maxsize=None)
-def basic_derivations() -> tuple[Derivation, ...]:
-    out = []
-    for d, variables in ((_triangle(), (a_fn, n)), (_gauss(), (n,)), (_sqrt_upper(), (n,)),
-                         (_sqrt_lower(), (n,))):
-        derived(d, variables)
-        out.append(d)
-    return tuple(out)
-
-
-# ------------------------------------------------------------------------------------------------
-# closed forms and growth, on the assembled terms (built when checked, from proofs.bounds)
-
-def _bounds():
-    from proofs import bounds
-
-    return bounds
-
 
 def _paper(name):
-    b = _bounds()
-    return b.CONSTANTS["paper"] * sp.Sum(b.BOUND_TERMS[name], (t, 1, T))
+    return bounds.CONSTANTS["paper"] * sp.Sum(bounds.BOUND_TERMS[name], (t, 1, T))
 
 
 def _classical_closed_form() -> Derivation:
-    b = _bounds()
-    C = b.CONSTANTS["paper"]
+    C = bounds.CONSTANTS["paper"]
     chain = (Chain(_paper("classical"))
              .eq(C * eps ** 2 * sp.Sum(t, (t, 1, T)) - C * eps ** 2 * T, Rewrite(LINEAR_SUMS, SUM_CONSTANT, EXPAND))
              .eq(C * eps ** 2 * T * (T + 1) / 2 - C * eps ** 2 * T, Subst(Instance("gauss_sum", {n: T})))
              .eq(2 * T * (T - 1) * eps ** 2, Rewrite(EXPAND))
-             .le(b.CLASSICAL_KL_FORM, Z3("pinsker"), "ε ≤ sqrt(δ/2)"))
+             .le(bounds.CLASSICAL_KL_FORM, Z3("pinsker"), "ε ≤ sqrt(δ/2)"))
     return Derivation("classical_closed_form", "classical = 2T(T−1)ε² ≤ T(T−1)δ (paper constants)", "THEORY §5", chain,
                       facts={"pinsker": Instance("eps_pinsker")})
 
 
 def _pm_closed_form() -> Derivation:
-    b = _bounds()
-    C = b.CONSTANTS["paper"]
+    C = bounds.CONSTANTS["paper"]
     uncapped = sp.sqrt(delta / 2) * sp.sqrt((t - 1) * delta / 2)
     chain = (Chain(_paper("pinsker_marginal_kl"))
              .le(C * sp.Sum(uncapped, (t, 1, T)), Termwise(Z3()), "min(1, x) ≤ x")
              .eq(C * delta / 2 * sp.Sum(sp.sqrt(t - 1), (t, 1, T)), Rewrite(LINEAR_SUMS))
-             .le(b.PM_UNCAPPED_FORM, Z3("sqrt"), "Σ_(k<T) sqrt(k) ≤ (2/3)T^(3/2)"))
+             .le(bounds.PM_UNCAPPED_FORM, Z3("sqrt"), "Σ_(k<T) sqrt(k) ≤ (2/3)T^(3/2)"))
     return Derivation("pm_closed_form", "Pinsker-Marginal-KL ≤ 2δ Σ_(k<T) sqrt(k) ≤ (4/3)T^(3/2)δ: the paper's '=' is "
                       "a '≤' (THEORY §8)", "THEORY §5, §8", chain, facts={"sqrt": Instance("sqrt_sum_upper", {n: T})})
 
@@ -145,13 +64,12 @@ def _coupling_split() -> Derivation:
 
 
 def _coupling_closed_form() -> Derivation:
-    b = _bounds()
-    C = b.CONSTANTS["paper"]
+    C = bounds.CONSTANTS["paper"]
     S = sp.Sum(sp.Min(1, (t - 1) * eps), (t, 1, T))
     chain = (Chain(_paper("coupling"))
              .eq(C * sp.Min(1, eps) * S, Rewrite(LINEAR_SUMS))
              .le(C * eps * (T + 1 / (2 * eps)), Z3("split"))
-             .eq(b.COUPLING_SPLIT_FORM, Rewrite(EXPAND)))
+             .eq(bounds.COUPLING_SPLIT_FORM, Rewrite(EXPAND)))
     return Derivation("coupling_closed_form", "coupling ≤ 4Tε + 2 once T ≥ ⌊1/ε⌋ + 1", "THEORY §5", chain,
                       hypotheses=K_HYPOTHESES, facts={"split": Instance("coupling_split")})
 
@@ -167,8 +85,7 @@ T0 = sp.Symbol("T_0", integer=True, positive=True)
 def _pm_small_regime() -> list[Derivation]:
     """While T ≤ 1 + 2/δ no cap is active: PM-KL = 2δ Σ_(k<T) sqrt(k), bracketed by (4/3)(T−1)^(3/2)δ and
     (4/3)T^(3/2)δ, whose ratio tends to 1."""
-    b = _bounds()
-    C = b.CONSTANTS["paper"]
+    C = bounds.CONSTANTS["paper"]
     hyps = (sp.Le(delta, 2), sp.Le((T - 1) * delta, 2))
     exact = (Chain(_paper("pinsker_marginal_kl"))
              .eq(C * sp.Sum(delta / 2 * sp.sqrt(t - 1), (t, 1, T)), Termwise(Z3()), "(t − 1)δ/2 ≤ 1: no cap is active")
@@ -181,7 +98,7 @@ def _pm_small_regime() -> list[Derivation]:
                .eq(_paper("pinsker_marginal_kl"), ByLemma("pm_small_regime", reverse=True)))
     d2 = Derivation("pm_small_regime_lower", "(4/3)(T − 1)^(3/2)δ ≤ PM-KL while T ≤ 1 + 2/δ", "THEORY §5", bracket,
                     hypotheses=hyps, facts={"low": Instance("sqrt_sum_lower", {n: T})})
-    upper = b.PM_UNCAPPED_FORM
+    upper = bounds.PM_UNCAPPED_FORM
     d3 = _limit("growth_pm_kl_small_regime", "while T ≤ 1 + 2/δ, PM-KL lies in [(4/3)(T−1)^(3/2)δ, (4/3)T^(3/2)δ] "
                 "(pm_small_regime_lower, pm_closed_form), whose ratio → 1: PM-KL ~ (4/3)T^(3/2)δ",
                 lower / upper, T, 1)
@@ -192,9 +109,8 @@ def _pm_small_regime() -> list[Derivation]:
 
 def _pm_large_regime() -> list[Derivation]:
     """For T beyond T_0 ≥ 2/δ every later term sits at its cap: PM-KL = A + 4 sqrt(δ/2)(T − T_0 − 1), linear in T."""
-    b = _bounds()
-    C = b.CONSTANTS["paper"]
-    term = b.BOUND_TERMS["pinsker_marginal_kl"]
+    C = bounds.CONSTANTS["paper"]
+    term = bounds.BOUND_TERMS["pinsker_marginal_kl"]
     hyps = (sp.Le(delta, 2), sp.Ge(T0 * delta, 2), sp.Le(T0 + 1, T))
     A = C * sp.Sum(term, (t, 1, T0 + 1))
     linear = A + C * sp.sqrt(delta / 2) * (T - T0 - 1)
@@ -210,12 +126,11 @@ def _pm_large_regime() -> list[Derivation]:
 
 
 def _other_growth() -> list[Derivation]:
-    b = _bounds()
-    C = b.CONSTANTS["paper"]
-    mixed = (Chain(_paper("mixed_kl")).eq(C * T * b.BOUND_TERMS["mixed_kl"], Rewrite(SUM_CONSTANT)))
+    C = bounds.CONSTANTS["paper"]
+    mixed = (Chain(_paper("mixed_kl")).eq(C * T * bounds.BOUND_TERMS["mixed_kl"], Rewrite(SUM_CONSTANT)))
     out = [
         _limit("growth_classical", "classical: log(T(T−1)δ)/log T → 2 (quadratic in every regime)",
-               sp.log(b.CLASSICAL_KL_FORM) / sp.log(T), T, 2),
+               sp.log(bounds.CLASSICAL_KL_FORM) / sp.log(T), T, 2),
         Derivation("mixed_kl_is_linear", "Mixed-KL = 4T min(1, sqrt(δ/2)) min(1, sqrt(D_KL^seq/2)): exactly linear in T "
                    "at fixed D_KL^seq", "THEORY §5", mixed),
         _limit("growth_coupling_large_regime", "coupling (T ≥ ⌊1/ε⌋ + 1): 4ε(εK(K+1)/2 + T − 1 − K)/T → 4ε, linear",
@@ -231,7 +146,8 @@ def _other_growth() -> list[Derivation]:
 
 @lru_cache(maxsize=None)
 def derivations() -> tuple[Derivation, ...]:
-    out = list(basic_derivations())
+    finite_sums.basic_derivations()       # registers the sums the closed forms cite
+    out = []
     for d in (_classical_closed_form(), _pm_closed_form(), _coupling_split(), _coupling_closed_form()):
         derived(d)
         out.append(d)
