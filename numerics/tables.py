@@ -182,11 +182,11 @@ def slips() -> list[Slip]:
     uncapped = _evaluate(formulas.PM_UNCAPPED_FORM, delta=1e-4)
     return [
         Slip("small-regime closed forms", "2δ Σ sqrt(k) = (4/3) T^(3/2) δ",
-             f"≤ holds, not =: the sum gives {pm:.6f}, the closed form {uncapped:.6f} (proofs.sums)", pm),
+             f"≤ holds, not =: the sum gives {pm:.6f}, the closed form {uncapped:.6f} (proofs.closed_forms)", pm),
         Slip("MoE example", "ρ ≈ 900 for π_roll = 0.9, π_θ = 0.001",
              "ρ = π_θ/π_roll = 0.001/0.9 = 1/900 ≈ 0.00111", 0.001 / 0.9),
         Slip("coupling split", "index off by one in the split of Σ min(1, (t−1)ε)",
-             "Σ_{t=1}^T min(1,(t−1)ε) = ε K(K+1)/2 + (T−1−K), K = min(T−1, ⌊1/ε⌋) (proofs.sums); printed numbers are right",
+             "Σ_{t=1}^T min(1,(t−1)ε) = ε K(K+1)/2 + (T−1−K), K = min(T−1, ⌊1/ε⌋) (proofs.closed_forms); printed numbers are right",
              None),
         Slip("k3 uniqueness", "k3 is the unique unbiased non-negative KL estimator",
              "overstated: −log r + c(r − 1) is unbiased for every c (E_roll[r − 1] = 0), and c = 1 (k3) is the only "
