@@ -8,7 +8,7 @@ from figures.render import length_axis, new_figure
 from numerics.bounds import BOUND_NAMES, BoundInputs, evaluate_bounds
 
 NAME = "bounds_vs_T"
-TITLE = "Bounds against sequence length (paper constants)"
+TITLE = "When does each paper bound pass 1 (vacuous for a reward in [0, 1]) as T grows? (paper constants)"
 DELTA = 1e-4
 KL_SEQ = 0.01
 #: Fit ranges for the slopes: the small regime (caps inactive); at fixed D_KL^seq, from the first T

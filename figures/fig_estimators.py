@@ -11,7 +11,7 @@ from gpu_sim.simulate import SimulationConfig, default_checkpoints, simulate
 from numerics.generators import MismatchModel, random_automaton
 
 NAME = "estimators"
-TITLE = "Sampled-token criteria against exact TRM-Max (δ = 0.05)"
+TITLE = "Do the sampled-token criteria mask what exact TRM-Max (δ = 0.05) masks?"
 CRITERIA = ("seq_max_k2:0.05", "seq_mean_k3:0.001", "seq_mean_k1:0.999_1.001")
 REFERENCE = 0.05
 

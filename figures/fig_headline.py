@@ -14,7 +14,7 @@ from numerics.exact import exact_quantities
 from numerics.generators import MismatchModel, random_automaton
 
 NAME = "headline"
-TITLE = "True surrogate error against the bounds"
+TITLE = "How far above the true surrogate error do the bounds sit?"
 PAIRS = {
     "dense": MismatchModel("dense", sigma=0.05),
     "sparse flips": MismatchModel("flips", sigma=0.002, rate=0.02, flip_sigma=1.0),

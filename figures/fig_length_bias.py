@@ -11,7 +11,7 @@ from gpu_sim.simulate import SimulationConfig, default_checkpoints, simulate
 from numerics.generators import MismatchModel, independent_violation_pair, random_automaton
 
 NAME = "length_bias"
-TITLE = "Acceptance against sequence length"
+TITLE = "Which criteria reject long sequences just for being long?"
 P = 1e-3
 CRITERIA = ("trm_max:0.05", "trm_avg:0.002", "ln_trm:0.1@0.05", "ser:0.05")
 

@@ -22,7 +22,7 @@ from numerics.bounds import BOUND_NAMES, BoundInputs, evaluate_bounds, pinsker_c
 from numerics.chi2_bounds import CHI2_BOUND_NAMES, Chi2Inputs, evaluate_chi2_bounds, with_chi2
 
 NAME = "regime_map"
-TITLE = "Which bound attains B* and B** (T = 4096)"
+TITLE = "Which bound is the tightest, across δ and the density of the mismatch? (T = 4096)"
 T = 4096
 ALL_NAMES = BOUND_NAMES + CHI2_BOUND_NAMES
 

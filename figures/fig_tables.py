@@ -9,7 +9,7 @@ from figures.render import new_figure
 from numerics.tables import all_cells
 
 NAME = "tables"
-TITLE = "Every number the paper prints, recomputed"
+TITLE = "Does the suite reproduce every number the paper prints?"
 
 
 def compute(cfg) -> dict:

@@ -9,7 +9,7 @@ from numerics.bounds import BOUND_NAMES
 from numerics.tightness import tightness_survey
 
 NAME = "tightness"
-TITLE = "sup over rewards of |Error| / bound, random pairs"
+TITLE = "How close does the worst case over rewards come to each bound? (random enumerable pairs)"
 
 
 def compute(cfg, progress=None) -> dict:
