@@ -11,12 +11,12 @@ SHOWN = ("error", "worst_case_error", "error_mean", "error_se", "B_star_paper", 
 
 
 def run(args) -> int:
-    import figures.cache
+    from figures.build import DEFAULT_CACHE
     from sweeps.runner import cache_key, cache_name, load_cached, result_table, run_sweep, save_result
     from sweeps.spec import load_spec
 
     spec = load_spec(args.spec)
-    cache_dir = Path(args.cache) if args.cache else Path(figures.cache.__file__).with_name("cache")
+    cache_dir = Path(args.cache) if args.cache else DEFAULT_CACHE
     table = None if args.refresh else load_cached(spec, cache_dir)
     cached = table is not None
     backend = "cache"
@@ -76,7 +76,7 @@ def add_parser(sub) -> None:
     p.add_argument("--address", default=None,
                    help="run through Ray: 'local' (start a local instance), 'auto' (the cluster on this node) "
                         "or ray://host:port")
-    p.add_argument("--cache", default=None, help="cache directory (default figures/cache)")
+    p.add_argument("--cache", default=None, help="cache directory (default: ./figures-out/cache, the figures' cache, in the working directory)")
     p.add_argument("--refresh", action="store_true", help="recompute even when the cache holds this spec's results")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
