@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from audit import criteria as suite_criteria
-from audit import slime as slime_dialect
-from audit import verl
+from audit.dialects import slime as slime_dialect
+from audit.dialects import verl
 from audit.readers import DEFAULT_MEMORY, Dump
 from audit.suite import SuiteAccumulator, length_bias
 from numerics.errors import TRMInputError

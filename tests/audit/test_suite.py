@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from audit import criteria as audit_criteria
-from audit import slime
+from audit.dialects import slime
 from audit.readers import write_dump
 from audit.run import AuditConfig, audit_file
 from audit.suite import SuiteAccumulator, length_bias
@@ -154,7 +154,7 @@ def test_audit_is_independent_of_the_chunking(tmp_path):
 
 
 def test_mask_out_is_the_and_of_every_rule(tmp_path):
-    from audit import verl
+    from audit.dialects import verl
     from audit.readers import Dump
 
     path = _dump(tmp_path, seed=4)
