@@ -1,0 +1,40 @@
+"""verl's rollout correction, reproduced in float64: option parsing, presets, the rejection
+decision and every ``rollout_corr/*`` metric, the way verl's code computes them.
+
+Source: verl ``verl/trainer/ppo/rollout_corr_helper.py`` (``compute_rollout_rejection_mask``,
+``compute_rs_metrics``, ``compute_rollout_correction_weights``, ``compute_is_metrics``,
+``compute_offpolicy_metrics``), ``verl/utils/torch_functional.py`` (``masked_sum``, ``masked_mean``)
+and ``verl/trainer/config/algorithm.py`` (the presets), read at commit b178a3c (January 2026).
+
+Notation (per token, valid positions only; B sequences, n_i valid tokens in row i, N = Σ n_i):
+    ℓ = old_log_prob − rollout_log_prob = log(π_train/π_roll)(y_t),  ℓ̃ = clamp(ℓ, −20, 20)
+    k1 = −ℓ̃,  k2 = ½ ℓ̃²,  k3 = e^ℓ̃ − 1 − ℓ̃        (E_roll[k1] = E_roll[k3] = KL(π_roll ‖ π_train))
+    masked_mean(x) = Σ_valid x / (count + 1e-8)     (verl's definition, the 1e-8 included)
+Options (``rollout_rs``, comma separated, duplicates dropped, AND-ed):
+    token_k{1,2,3}: per token;  seq_sum_k{1,2,3}: Σ over the row;  seq_mean_k{1,2,3}: masked_mean over
+    the row;  seq_max_k{2,3}: max over the row (0 for a row without valid tokens). A sequence option
+    keeps or drops every token of its row. Thresholds are inclusive (kept when stat ≤ upper).
+k1 options take "lower_upper" (or one number u, read as lower = 1/u) and keep
+    log(lower) ≤ k1-statistic ≤ log(upper)
+i.e. π_train/π_roll (or its product / geometric mean) in [1/upper, 1/lower]: the band is MIRRORED
+relative to the ratio bounds verl's documentation describes ("tokens outside [lower, upper]
+rejected", acceptance set C_lower ≤ ρ ≤ C_upper). :func:`decide` takes ``reading="code"`` (verl's
+code, the default) or ``reading="docs"`` (the documented band on ρ); they agree exactly when
+lower·upper = 1.
+
+Everything here is numpy float64. Shapes: [b, L] per chunk of rows; rows are independent, so a
+dump is processed in chunks and the metric accumulators merge them.
+"""
+from audit.dialects.verl.config import (IS_LEVELS, MASKED_MEAN_EPS, OPTIONS, PRESETS, READINGS, TOKEN_OPTIONS,
+                                        RolloutIS, RolloutRS, RSOption, parse_rollout_rs, preset)
+from audit.dialects.verl.decision import (FLOAT32_MARGIN, OptionDecision, decide, masked_row_max, masked_row_mean,
+                                          masked_row_sum, near_threshold, option_decision)
+from audit.dialects.verl.metrics import (ISMetrics, OffPolicyMetrics, RSMetrics, VerlAccumulator, docs_readings,
+                                         rollout_correction)
+from audit.token_stats import SAFETY_BOUND, TokenStats
+
+__all__ = ["FLOAT32_MARGIN", "IS_LEVELS", "MASKED_MEAN_EPS", "OPTIONS", "PRESETS", "READINGS", "SAFETY_BOUND",
+           "TOKEN_OPTIONS", "ISMetrics", "OffPolicyMetrics", "OptionDecision", "RSMetrics", "RSOption", "RolloutIS",
+           "RolloutRS", "TokenStats", "VerlAccumulator", "decide", "docs_readings", "masked_row_max",
+           "masked_row_mean", "masked_row_sum", "near_threshold", "option_decision", "parse_rollout_rs", "preset",
+           "rollout_correction"]
