@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from audit import dialects
 from figures.render import PNG_METADATA, new_figure, plt
 
 TREND_PANELS = (("rollout_corr/kl", "kl"), ("rollout_corr/k3_kl", "k3_kl"), ("rollout_corr/chi2_token", "chi2_token"),
@@ -170,9 +171,14 @@ def _markdown(payload, steps, figs) -> str:
             lines.append(f"| {s} | " + " | ".join(_f(tr[c][i]) for c in cols) + " |")
         lines += ["", "![trends](trends.png)", ""]
         lines += [f"The rest of this report is the last step, `{step['file']}`.", ""]
-    lines += ["## verl metrics", "", "As verl logs them (`rollout_corr/*`, computed as verl's code does).", "",
-              "| metric | value |", "|---|---|"]
-    lines += [f"| `{k}` | {_f(v)} |" for k, v in step["metrics"].items()]
+    for d, metrics in dialects.group_metrics(step["metrics"]):
+        name = d.NAME if d else "other"
+        lines += [f"## {name} metrics", "", f"As {name} logs them (`{dialects.metric_names(d)}`, computed as {name}'s "
+                  "code does)." if d else "", "", "| metric | value |", "|---|---|"]
+        lines += [f"| `{k}` | {_f(v)} |" for k, v in metrics.items()]
+        lines.append("")
+    if lines[-1] == "":
+        lines.pop()
     if step["criteria"]:
         lines += ["", "## Criteria", "", "| rule | masked tokens | masked rows | rows kept |", "|---|---|---|---|"]
         lines += [f"| `{k}` | {_f(c['token_masked_fraction'])} | {_f(c['seq_masked_fraction'])} | {c['rows_accepted']} |"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from audit.dialects import role_keys
 from audit.readers.common import DEFAULT_MEMORY, FORMATS, LOGPROB_SLACK, WORK_ARRAYS_PER_TOKEN
 from audit.readers.divergences import exact_divergences
 from audit.readers.npz import NpzSource
@@ -15,19 +16,23 @@ from audit.readers.pt import PtSource
 from audit.readers.safetensors_file import SafetensorsSource
 from numerics.errors import TRMInputError
 
-ROLE_KEYS = {
-    "old": ("old_log_probs", "old_log_prob", "old_per_token_logps", "log_probs"),
-    "rollout": ("rollout_log_probs", "rollout_log_prob", "sampling_per_token_logps", "rollout_per_token_logps"),
-    "mask": ("response_mask", "completion_mask", "loss_mask", "loss_masks"),
-    "lengths": ("response_lengths", "response_length", "lengths"),
-    "scores": ("token_level_scores", "token_level_rewards", "scores", "rewards"),
+#: Names no dialect claims: the suite's own (distributions, lengths, step) and generic ones. The
+#: frameworks' names come from their dialects (audit.dialects: each module's KEYS), tried first.
+BASE_KEYS = {
+    "old": ("old_per_token_logps",),
+    "rollout": ("sampling_per_token_logps", "rollout_per_token_logps"),
+    "mask": ("completion_mask",),
+    "lengths": ("response_length", "lengths"),
+    "scores": ("scores", "rewards"),
     "advantages": ("advantages",),
-    "step": ("global_steps", "global_step", "step"),
+    "step": ("global_step", "step"),
     "old_full": ("old_log_probs_full",),
     "rollout_full": ("rollout_log_probs_full",),
     "old_topk": ("old_topk_log_probs",),
     "rollout_topk": ("rollout_topk_log_probs",),
 }
+#: role → names, first match wins.
+ROLE_KEYS = role_keys(BASE_KEYS)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""`trm audit`: what a training run's log-probs say, with verl's and slime's semantics and the suite's."""
+"""`trm audit`: what a training run's log-probs say, with the frameworks' semantics (audit.dialects:
+one argument group per dialect) and the suite's."""
 from __future__ import annotations
 
 import math
@@ -14,17 +15,15 @@ def run(args) -> int:
         return _write_example(args)
     if not args.files:
         raise TRMInputError("give one or more dump files (or --example OUT to write one)")
+    from audit import dialects
     from audit.readers import Dump
     from audit.run import AuditConfig, audit_file, plan, trends
 
     if args.mask_out and len(args.files) > 1:
         raise TRMInputError("--mask-out: give a single dump file (one mask per training step)")
-    config = AuditConfig(
-        rollout_rs=args.rollout_rs, rollout_rs_threshold=args.rollout_rs_threshold, rollout_is=args.rollout_is,
-        rollout_is_threshold=args.rollout_is_threshold, rollout_is_batch_normalize=args.rollout_is_batch_normalize,
-        preset=args.preset, k1_reading=args.k1_reading, slime=args.slime, slime_veto=args.slime_veto,
-        criteria=tuple(args.criterion or ()), budget=args.budget, keys=_keys(args.keys), all_valid=args.all_valid,
-        memory=int(args.memory * 2**20))
+    config = AuditConfig.from_options(
+        dialects.options_from_args(args), criteria=tuple(args.criterion or ()), budget=args.budget,
+        keys=_keys(args.keys), all_valid=args.all_valid, memory=int(args.memory * 2**20))
     pl = plan(config)
     total = 0
     for path in args.files:
@@ -107,10 +106,13 @@ def _human_step(s):
     print(f"{s['file']}: step {s['step'] if s['step'] is not None else '-'}, {s['rows']} rows × {s['length']} positions, "
           f"{s['tokens']} valid tokens (lengths {su['length']['min']}–{su['length']['max']}, "
           f"median {su['length']['median']:g})")
-    print("\nverl metrics (rollout_corr/*)")
-    width = max(len(k) for k in s["metrics"])
-    for key, value in s["metrics"].items():
-        print(f"  {key:<{width}}  {fmt(value)}")
+    from audit import dialects
+
+    for d, metrics in dialects.group_metrics(s["metrics"]):
+        print(f"\n{d.NAME} metrics ({dialects.metric_names(d)})" if d else "\nmetrics")
+        width = max(len(k) for k in metrics)
+        for key, value in metrics.items():
+            print(f"  {key:<{width}}  {fmt(value)}")
     if s["criteria"]:
         print("\ncriteria                                   masked tokens   masked rows   rows kept")
         for label, c in s["criteria"].items():
@@ -206,23 +208,13 @@ def _write_example(args) -> int:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("audit", help="audit per-token log-probs dumped from a training run (verl, slime, TRL)")
+    from audit import dialects
+    from trm import common
+
+    p = sub.add_parser("audit", help="audit per-token log-probs dumped from a training run ("
+                                     + ", ".join(d.NAME for d in dialects.all_dialects()) + ")")
     p.add_argument("files", nargs="*", metavar="FILE", help="dumps (.pt, .safetensors, .npz, .parquet); several = steps")
-    g = p.add_argument_group("verl (rollout correction, as verl's code computes it)")
-    g.add_argument("--rollout-rs", help="comma-separated options, e.g. 'seq_max_k2,seq_mean_k3' (verl's rollout_rs)")
-    g.add_argument("--rollout-rs-threshold", help="one threshold per option, e.g. '2.5,0.01'; k1: lower_upper or one "
-                                                  "number u (lower = 1/u)")
-    g.add_argument("--rollout-is", choices=("token", "sequence"), help="IS level: adds the rollout_is_* metrics")
-    g.add_argument("--rollout-is-threshold", type=float_range(0.0, above=True), default=2.0,
-                   help="upper truncation of the IS weights (verl's rollout_is_threshold)")
-    g.add_argument("--rollout-is-batch-normalize", action="store_true", help="normalise IS weights to mean 1 over the batch (verl)")
-    g.add_argument("--preset", help="a verl RolloutCorrectionConfig preset, e.g. decoupled_k3_rs, bypass_ppo_clip_geo_rs")
-    g.add_argument("--k1-reading", choices=("code", "docs"), default="code",
-                   help="k1 bands as verl's code applies them (mirrored) or as its docs describe them")
-    g = p.add_argument_group("slime")
-    g.add_argument("--slime", metavar="LEVEL:LO_HI", help="band on the ratio: token | sequence | geometric, e.g. "
-                                                          "geometric:0.999_1.001")
-    g.add_argument("--slime-veto", type=float_range(0.0, 1.0), help="drop a row with any token ratio below this, e.g. 1e-4")
+    dialects.add_arguments(p, common)
     g = p.add_argument_group("the suite")
     g.add_argument("--criterion", action="append", metavar="SPEC", help="suite syntax, e.g. 'trm_max:0.05' or "
                                                                         "'seq_max_k2:0.05,seq_mean_k3:0.001'; repeatable")

@@ -31,10 +31,40 @@ from audit.dialects.verl.decision import (FLOAT32_MARGIN, OptionDecision, decide
                                           masked_row_sum, near_threshold, option_decision)
 from audit.dialects.verl.metrics import (ISMetrics, OffPolicyMetrics, RSMetrics, VerlAccumulator, docs_readings,
                                          rollout_correction)
+from audit.dialects.verl.rules import Rules, VerlSpec, plan
 from audit.token_stats import SAFETY_BOUND, TokenStats
+
+NAME = "verl"
+ORDER = 0
+TITLE = "verl: rollout correction (rollout_rs rejection, rollout_is weights, rollout_corr/* metrics)"
+SOURCE = ("volcengine/verl b178a3c: verl/trainer/ppo/rollout_corr_helper.py, verl/utils/torch_functional.py, "
+          "verl/trainer/config/algorithm.py")
+KEYS = {"old": ("old_log_probs", "old_log_prob"), "rollout": ("rollout_log_probs", "rollout_log_prob"),
+        "mask": ("response_mask",), "scores": ("token_level_scores", "token_level_rewards"), "step": ("global_steps",)}
+METRICS = ("rollout_corr/",)
+DEFAULTS = {"rollout_rs": None, "rollout_rs_threshold": None, "rollout_is": None, "rollout_is_threshold": 2.0,
+            "rollout_is_batch_normalize": False, "preset": None, "k1_reading": "code"}
+
+
+def add_arguments(parser, types) -> None:
+    g = parser.add_argument_group("verl (rollout correction, as verl's code computes it)")
+    g.add_argument("--rollout-rs", help="comma-separated options, e.g. 'seq_max_k2,seq_mean_k3' (verl's rollout_rs)")
+    g.add_argument("--rollout-rs-threshold", help="one threshold per option, e.g. '2.5,0.01'; k1: lower_upper or one "
+                                                  "number u (lower = 1/u)")
+    g.add_argument("--rollout-is", choices=IS_LEVELS, help="IS level: adds the rollout_is_* metrics")
+    g.add_argument("--rollout-is-threshold", type=types.float_range(0.0, above=True), default=2.0,
+                   help="upper truncation of the IS weights (verl's rollout_is_threshold)")
+    g.add_argument("--rollout-is-batch-normalize", action="store_true", help="normalise IS weights to mean 1 over the batch (verl)")
+    g.add_argument("--preset", help="a verl RolloutCorrectionConfig preset, e.g. decoupled_k3_rs, bypass_ppo_clip_geo_rs")
+    g.add_argument("--k1-reading", choices=READINGS, default="code",
+                   help="k1 bands as verl's code applies them (mirrored) or as its docs describe them")
+
+
+def options_from_args(args) -> dict:
+    return {name: getattr(args, name) for name in DEFAULTS}
 
 __all__ = ["FLOAT32_MARGIN", "IS_LEVELS", "MASKED_MEAN_EPS", "OPTIONS", "PRESETS", "READINGS", "SAFETY_BOUND",
            "TOKEN_OPTIONS", "ISMetrics", "OffPolicyMetrics", "OptionDecision", "RSMetrics", "RSOption", "RolloutIS",
-           "RolloutRS", "TokenStats", "VerlAccumulator", "decide", "docs_readings", "masked_row_max",
+           "RolloutRS", "Rules", "TokenStats", "VerlAccumulator", "VerlSpec", "plan", "decide", "docs_readings", "masked_row_max",
            "masked_row_mean", "masked_row_sum", "near_threshold", "option_decision", "parse_rollout_rs", "preset",
            "rollout_correction"]

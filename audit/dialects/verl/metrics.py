@@ -312,8 +312,13 @@ class VerlAccumulator:
         self.seq_log_max = -math.inf
 
     def add(self, old: np.ndarray, roll: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, TokenStats, list]:
-        mask = np.asarray(mask, dtype=bool)
-        st = TokenStats.from_log_probs(old, roll, mask)
+        st = TokenStats.from_log_probs(old, roll, np.asarray(mask, dtype=bool))
+        keep, decisions = self.add_stats(st, old, roll)
+        return keep, st, decisions
+
+    def add_stats(self, st: TokenStats, old: np.ndarray, roll: np.ndarray) -> tuple[np.ndarray, list]:
+        """One chunk whose :class:`TokenStats` are computed already: (kept [b, L], per-option decisions)."""
+        mask = st.mask
         old = np.where(mask, np.asarray(old, np.float64), 0.0)
         roll = np.where(mask, np.asarray(roll, np.float64), 0.0)
         if self.is_metrics is not None:
@@ -330,7 +335,7 @@ class VerlAccumulator:
         else:
             keep = mask.copy()
         self.off.add(old, roll, st)
-        return keep, st, decisions
+        return keep, decisions
 
     def metrics(self) -> dict:
         out = {}
