@@ -146,7 +146,7 @@ def audit_file(path, config: AuditConfig | Plan, mask_out: str | None = None, pr
         n = np.concatenate(lengths)
         tokens = float(n.sum())
         if tokens == 0:
-            raise TRMInputError(f"{path}: no valid token in the batch (every mask entry is 0)")
+            raise TRMInputError(dump.no_valid_token_message())
         criteria = {}
         for run in runs.values():
             criteria.update(run.criteria(n, tokens))

@@ -39,7 +39,8 @@ NAME = "slime"
 ORDER = 2
 TITLE = "slime: rejection masks of its mismatch helper (bands on the ratio, catastrophic-token veto)"
 SOURCE = "THUDM/slime 624b824: examples/train_infer_mismatch_helper/mis.py (compute_mis_weights)"
-KEYS = {"old": ("log_probs",), "mask": ("loss_mask", "loss_masks"), "lengths": ("response_lengths",)}
+KEYS = {"old": ("log_probs",), "mask": ("loss_mask", "loss_masks"), "lengths": ("response_lengths",),
+        "scores": ("local_raw_reward", "raw_reward"), "step": ("rollout_id",)}
 METRICS = ()
 DEFAULTS = {"slime": None, "slime_veto": None}
 
@@ -126,6 +127,151 @@ def decide(spec: SlimeSpec, log_ratio: np.ndarray, mask: np.ndarray) -> tuple[np
         vetoed = (mask & (lr < _log_f32(spec.veto))).any(-1)
         keep &= ~vetoed[:, None]
     return keep | ~mask, vetoed
+
+
+# ---------------------------------------------------------------------------------------------
+# slime's own dump: --save-debug-train-data PATH (or --dump-details DIR: DIR/train_data/{rollout_id}.pt)
+# ---------------------------------------------------------------------------------------------
+
+#: Per-sample fields with one value per response token (slime/observability/train_data_utils.py
+#: _CONTEXT_PARALLEL_FIELDS, restored to the whole response before saving) and the loss mask.
+RESPONSE_FIELDS = ("log_probs", "rollout_log_probs", "loss_masks", "ref_log_probs", "teacher_log_probs", "values",
+                   "advantages", "returns", "kl", "entropy", "opd_reverse_kl")
+
+
+def layout(obj, path: str):
+    """slime's train dump as flat columns: (columns, notes), or None when ``obj`` is not one.
+
+    Version 2 (slime 624b824, slime/observability/train_data_utils.py ``_build_dump_payload``, written by
+    ``torch.save``): {"format_version": 2, "rollout_id", "rank", "samples": [one dict per sample, sorted by
+    rollout position], "dp_shards": [layout per data-parallel rank], "raw_reward" (the whole rollout
+    batch's, when present)}. Version 1 (before slime 681b3adca, slime/utils/train_dump_utils.py):
+    {"rollout_id", "rank", "rollout_data": {key: one value per sample of this rank}}.
+    The samples become columns: 1-D tensors → ragged columns (padded by the reader, the mask from
+    ``loss_masks``), numbers → [B] columns; ``rollout_id`` is the step; the raw reward
+    (``local_raw_reward``, else ``raw_reward[rollout_position]``) the score. Every response field
+    must have ``response_lengths`` entries: refused otherwise, naming the sample.
+    """
+    if not isinstance(obj, dict) or "rollout_id" not in obj:
+        return None
+    notes = []
+    if isinstance(obj.get("samples"), list):
+        version = obj.get("format_version")
+        samples = obj["samples"]
+        for i, sample in enumerate(samples):
+            if not isinstance(sample, dict):
+                raise TRMInputError(f"{path}: samples[{i}] is a {type(sample).__name__}, not a dict of per-sample fields")
+        shards = obj.get("dp_shards")
+        notes.append(f"slime train dump (format_version {version}, rollout {obj['rollout_id']}): {len(samples)} samples"
+                     + (f" from {len(shards)} data-parallel shard(s)" if isinstance(shards, list) else ""))
+        if version != 2:
+            notes.append(f"format_version {version!r}: this reader follows version 2 (slime 624b824)")
+    elif isinstance(obj.get("rollout_data"), dict):
+        samples = _samples_of_rank(obj["rollout_data"], path)
+        notes.append(f"slime train dump (version 1, rollout {obj['rollout_id']}, rank {obj.get('rank')}): "
+                     f"{len(samples)} samples of one rank")
+    else:
+        return None
+    if not samples:
+        raise TRMInputError(f"{path}: slime train dump with no samples")
+    columns, skipped = _columns(samples, path)
+    if "local_raw_reward" not in columns:
+        positions = columns.get("rollout_position", columns.get("partition"))       # version 2, version 1
+        reward = _raw_reward(obj.get("raw_reward", obj.get("rollout_data", {}).get("raw_reward")), positions)
+        if reward is not None:
+            columns["raw_reward"] = reward
+    for key in ("rollout_id", "rank", "format_version"):
+        if isinstance(obj.get(key), int) and not isinstance(obj.get(key), bool) and key not in columns:
+            columns[key] = obj[key]
+    if skipped:
+        notes.append("per-sample fields not read (not numbers or 1-D tensors): " + ", ".join(skipped))
+    return columns, notes
+
+
+def _samples_of_rank(rollout_data: dict, path: str) -> list:
+    lengths = rollout_data.get("response_lengths")
+    if not isinstance(lengths, (list, tuple)):
+        raise TRMInputError(f"{path}: slime rollout_data without response_lengths (one length per sample)")
+    B = len(lengths)
+    per_sample = {k: v for k, v in rollout_data.items()
+                  if (isinstance(v, (list, tuple)) and len(v) == B) or (_is_tensor(v) and v.ndim == 1 and len(v) == B)}
+    return [{k: v[i] for k, v in per_sample.items()} for i in range(B)]
+
+
+def _is_tensor(x) -> bool:
+    return type(x).__module__ == "torch" and type(x).__name__ in ("Tensor", "Parameter")
+
+
+def _number(x):
+    if isinstance(x, bool):
+        return int(x)
+    if isinstance(x, (int, float)):
+        return x
+    if _is_tensor(x) and x.ndim == 0 and not x.is_complex():
+        return x.item()
+    return None
+
+
+def _columns(samples: list, path: str) -> tuple[dict, list]:
+    import torch
+
+    names = list(dict.fromkeys(k for sample in samples for k in sample))
+    columns, skipped = {}, []
+    for key in names:
+        values = [sample.get(key) for sample in samples]
+        if all(_is_tensor(v) and v.ndim == 1 for v in values):
+            columns[key] = values
+        elif all(_number(v) is not None for v in values):
+            numbers = [_number(v) for v in values]
+            is_int = all(isinstance(v, int) for v in numbers)
+            columns[key] = torch.tensor(numbers, dtype=torch.int64 if is_int else torch.float64)
+        elif key in RESPONSE_FIELDS:
+            i, v = next((i, v) for i, v in enumerate(values) if not (_is_tensor(v) and v.ndim == 1))
+            raise TRMInputError(f"{path}: samples[{i}][{key!r}] {_what(v)}; slime saves a 1-D tensor of per-token "
+                                "values there")
+        else:
+            skipped.append(key)
+    _check_lengths(columns, path)
+    return columns, skipped
+
+
+def _what(v) -> str:
+    if v is None:
+        return "is missing"
+    if hasattr(v, "qualname"):
+        return f"holds a {v.qualname} object, which the audit does not unpickle"
+    return f"is a {v.ndim}-D tensor" if _is_tensor(v) else f"is a {type(v).__name__}"
+
+
+def _check_lengths(columns: dict, path: str) -> None:
+    """Every response field of sample i has response_lengths[i] entries (or, without response_lengths,
+    as many as its log_probs)."""
+    fields = [k for k in RESPONSE_FIELDS if isinstance(columns.get(k), list)]
+    if "response_lengths" in columns and not isinstance(columns["response_lengths"], list):
+        ref_key, ref = "response_lengths", [int(n) for n in columns["response_lengths"].tolist()]
+    elif fields:
+        ref_key, ref = fields[0], [len(t) for t in columns[fields[0]]]
+    else:
+        return
+    for key in fields:
+        for i, (t, n) in enumerate(zip(columns[key], ref)):
+            if len(t) != n:
+                raise TRMInputError(f"{path}: samples[{i}][{key!r}] has {len(t)} entries but its {ref_key} is {n}"
+                                    if ref_key == "response_lengths" else
+                                    f"{path}: samples[{i}][{key!r}] has {len(t)} entries but its {ref_key} has {n}")
+
+
+def _raw_reward(raw, positions):
+    """raw_reward[rollout_position] per sample, when the whole-batch list and the positions allow it."""
+    import torch
+
+    if not isinstance(raw, (list, tuple)) or positions is None or isinstance(positions, list):
+        return None
+    values = [_number(v) for v in raw]
+    pos = positions.tolist()
+    if any(v is None for v in values) or not all(isinstance(p, int) and 0 <= p < len(values) for p in pos):
+        return None
+    return torch.tensor([values[p] for p in pos], dtype=torch.float64)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -88,6 +88,7 @@ class Dump:
             if role not in ROLE_KEYS:
                 raise TRMInputError(f"--keys: unknown role {role!r}; roles are {', '.join(ROLE_KEYS)}")
             if name not in self.cols:
+                self._refuse_unreadable(name)
                 raise TRMInputError(f"{self.path}: --keys {role}={name}: no such key; the file has "
                                     f"{', '.join(sorted(self.cols)) or 'no arrays'}")
             roles[role] = name
@@ -100,15 +101,25 @@ class Dump:
                     break
         for role in ("old", "rollout"):
             if role not in roles:
+                for name in ROLE_KEYS[role]:
+                    self._refuse_unreadable(name)
                 raise TRMInputError(f"{self.path}: missing the {role} log-probs: none of "
                                     f"{', '.join(ROLE_KEYS[role])} is present (keys: {', '.join(sorted(self.cols))}); "
                                     f"name it with --keys {role}=KEY")
         return roles
 
+    def _refuse_unreadable(self, name: str) -> None:
+        """A one-line error when ``name`` holds objects the .pt reader left unpickled."""
+        cls = getattr(self.source, "unreadable", lambda _: None)(name)
+        if cls is not None:
+            raise TRMInputError(f"{self.path}: {name!r} holds {cls} objects, which torch.load(weights_only=True) "
+                                "refuses and the audit does not unpickle; save it as a tensor (or a list of 1-D "
+                                "tensors)")
+
     def _describe(self) -> DumpInfo:
         p, cols, roles = self.path, self.cols, self.roles
         old, roll = cols[roles["old"]], cols[roles["rollout"]]
-        notes = []
+        notes = list(getattr(self.source, "notes", ()))
         self.ragged = old.ragged
         if old.ragged != roll.ragged:
             raise TRMInputError(f"{p}: {roles['old']} and {roles['rollout']} must both be [B, L] arrays or both "
@@ -172,6 +183,13 @@ class Dump:
                 if not np.all(value == value[0]):
                     notes.append(f"{roles['step']} is not the same on every row; the first row's {step} is used")
         return DumpInfo(p, self.suffix[1:], int(B), int(L), dict(roles), step, os.path.getsize(p), distributions, notes)
+
+    def no_valid_token_message(self) -> str:
+        """The one-line refusal of a dump whose rows are all masked (found once its rows are read)."""
+        r = self.roles
+        what = (f"{r['mask']}: every entry is 0" if "mask" in r else f"{r['lengths']}: every length is 0"
+                if "lengths" in r else f"{r['old']}: every row is empty")
+        return f"{self.path}: {what} (no valid token in {self.info.rows} rows)"
 
     # -- chunks --------------------------------------------------------------------------------
     def rows_per_chunk(self) -> int:

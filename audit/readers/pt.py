@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import ctypes
 import os
+import pickle
 import sys
 
 import numpy as np
 
+from audit.dialects import layouts
 from audit.readers.common import Column, check_fits
+from audit.readers.inert_pickle import Opaque, decode, inert_load
 from numerics.errors import TRMInputError
 
 
@@ -27,22 +30,37 @@ _MADVISE = _madvise()
 
 
 class PtSource:
+    """A .pt file: a dict of tensors (nested ``batch`` / ``meta_info`` / ``tensors`` dicts flattened), or a
+    framework's own layout that a dialect reads (audit.dialects: ``layout``). Objects that
+    torch.load(weights_only=True) refuses are left unpickled (:mod:`audit.readers.inert_pickle`)."""
+
     def __init__(self, path: str):
         import torch
 
         self.path = path
         self.mmapped = True
+        self.notes = []
         try:
             obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
         except RuntimeError as exc:
             if "mmap" not in str(exc):
                 raise TRMInputError(f"{path}: torch.load(weights_only=True) failed: {exc}") from None
             check_fits(path, os.path.getsize(path), "a file in torch's legacy (non-zip) format")
-            obj = self._load_plain(torch, path)
             self.mmapped = False
-        except Exception as exc:  # pickle.UnpicklingError and friends: an unsafe or foreign object
+            obj = self._load_plain(torch, path)
+        except pickle.UnpicklingError as exc:        # a global outside the weights-only allowlist
+            obj = self._load_inert(path, exc)
+        except Exception as exc:
             raise TRMInputError(f"{path}: torch.load(weights_only=True) refused the file ({type(exc).__name__}: "
                                 f"{str(exc).splitlines()[0]}); save a dict of tensors") from None
+        self.file_storages = _storages(obj, torch) if self.mmapped else set()
+        obj = decode(obj)
+        for name, layout in layouts():
+            read = layout(obj, path)
+            if read is not None:
+                obj, notes = read
+                self.notes.extend(notes)
+                break
         if not isinstance(obj, dict):
             raise TRMInputError(f"{path}: expected a dict of tensors, got {type(obj).__name__}")
         self.items = {}
@@ -56,12 +74,32 @@ class PtSource:
                 self.items[key] = value
         self.torch = torch
 
-    @staticmethod
-    def _load_plain(torch, path):
+    def _load_plain(self, torch, path):
         try:
             return torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as exc:
+            return self._load_inert(path, exc)
         except Exception as exc:
             raise TRMInputError(f"{path}: torch.load(weights_only=True) failed: {exc}") from None
+
+    def _load_inert(self, path, refusal):
+        try:
+            obj, refused = inert_load(path, mmap=self.mmapped)
+        except Exception as exc:
+            raise TRMInputError(f"{path}: torch.load(weights_only=True) refused the file ({str(refusal).splitlines()[0]}) "
+                                f"and reading it with those objects left unpickled failed too ({type(exc).__name__}: "
+                                f"{str(exc).splitlines()[0] if str(exc) else ''}); save a dict of tensors") from None
+        self.notes.append(f"torch.load(weights_only=True) refuses {', '.join(refused)}: read with those objects left "
+                          "unpickled (nothing in the file was run; numeric numpy values decoded from their bytes)")
+        return obj
+
+    def unreadable(self, name: str) -> str | None:
+        """The class of the objects held under ``name`` that were left unpickled, if any."""
+        v = self.items.get(name)
+        for x in (v if isinstance(v, (list, tuple)) else [v]):
+            if isinstance(x, Opaque):
+                return x.qualname
+        return None
 
     def columns(self):
         cols = {}
@@ -101,6 +139,8 @@ class PtSource:
         access would read them from the file again), so the resident set stays one chunk."""
         if not (self.mmapped and _MADVISE is not None and t.is_contiguous() and t.numel()):
             return
+        if t.untyped_storage().data_ptr() not in self.file_storages:
+            return                  # made here (a decoded numpy array, a dialect's column), not a page of the file
         start = t.data_ptr()
         end = start + t.numel() * t.element_size()
         page = os.sysconf("SC_PAGE_SIZE")
@@ -109,3 +149,18 @@ class PtSource:
 
     def close(self):
         self.items.clear()
+
+
+def _storages(obj, torch) -> set:
+    """data_ptr of the storage of every tensor in ``obj`` as torch.load returned it (memory-mapped pages
+    of the file), through dicts, lists and tuples."""
+    out, stack = set(), [obj]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, torch.Tensor):
+            out.add(x.untyped_storage().data_ptr())
+        elif isinstance(x, dict):
+            stack.extend(x.values())
+        elif isinstance(x, (list, tuple)):
+            stack.extend(x)
+    return out
