@@ -185,15 +185,18 @@ def _markdown(payload, steps, figs) -> str:
                   for k, c in step["criteria"].items()]
     lines += ["", "![acceptance against length](acceptance_vs_length.png)", ""]
     if su["docs_vs_code"]:
-        lines += ["## Where verl's documentation and code disagree", ""]
+        names = list(dict.fromkeys(d.get("dialect", "verl") for d in su["docs_vs_code"]))
+        lines += [f"## Where {names[0]}'s documentation and code disagree" if len(names) == 1 else
+                  "## Where the frameworks' documentation and code disagree", ""]
         for d in su["docs_vs_code"]:
+            who = f"{d.get('dialect', 'verl')}: " if len(names) > 1 else ""
             if "option" in d:
-                lines.append(f"- `{d['option']}`: the code keeps r ∈ [{d['code']['keeps_ratio_in'][0]:.4g}, "
+                lines.append(f"- {who}`{d['option']}`: the code keeps r ∈ [{d['code']['keeps_ratio_in'][0]:.4g}, "
                              f"{d['code']['keeps_ratio_in'][1]:.4g}] and masks {d['code']['seq_masked_fraction']:.4g} of "
                              f"the rows; the documented band r ∈ [{d['docs']['keeps_ratio_in'][0]:.4g}, "
                              f"{d['docs']['keeps_ratio_in'][1]:.4g}] would mask {d['docs']['seq_masked_fraction']:.4g}.")
             else:
-                lines.append(f"- `{d['metric']}`: code {_f(d['code'])} ({d['code_formula']}); documented "
+                lines.append(f"- {who}`{d['metric']}`: code {_f(d['code'])} ({d['code_formula']}); documented "
                              f"{_f(d['docs'])} ({d['docs_formula']}).")
         lines.append("")
     lines += ["## The suite's reading", "", "| estimate | mean | standard error | n |", "|---|---|---|---|"]

@@ -113,7 +113,7 @@ def audit_file(path, config: AuditConfig | Plan, mask_out: str | None = None, pr
     with Dump(path, dict(cfg.keys), cfg.all_valid, cfg.memory) as dump:
         info = dump.info
         B, L = info.rows, info.length
-        runs = {name: dialects.get(name).Rules(spec) for name, spec in pl.specs.items()}
+        runs = {name: dialects.get(name).Rules(spec, info) for name, spec in pl.specs.items()}
         suite = SuiteAccumulator(L)
         rules = _criteria_rules(pl)
         writer = _MaskWriter(mask_out, B, L) if mask_out else None

@@ -18,7 +18,7 @@ Every module or package of ``audit/dialects/`` whose name does not start with ``
                 types, so that a dialect never imports the command line)
     options_from_args(args)       {option: value} read back from the parsed arguments
     plan(options)                 the validated spec (with ``notes``), or None when not asked for
-    Rules(spec)                   one file: ``masks`` (bool), ``add(chunk, st)`` → keep [b, L] bool (True
+    Rules(spec, info)             one file (info: the dump's DumpInfo): ``masks`` (bool), ``add(chunk, st)`` → keep [b, L] bool (True
                 at padding), ``criteria(lengths, tokens)`` → {label: entry}, ``metrics()`` → {name: value},
                 ``finish(result)`` (docs-vs-code readings, notes)
 and, where the framework writes a .pt layout of its own:

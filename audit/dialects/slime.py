@@ -282,7 +282,7 @@ def add_arguments(parser, types) -> None:
     g = parser.add_argument_group("slime (mis.py's rejection masks)")
     g.add_argument("--slime", metavar="LEVEL:LO_HI", help="band on the ratio: token | sequence | geometric, e.g. "
                                                           "geometric:0.999_1.001; several, comma-separated, are AND-ed")
-    g.add_argument("--slime-veto", type=types.float_range(0.0, 1.0), help="drop a row with any token ratio below this, "
+    g.add_argument("--slime-veto", type=types.float_range(0.0, 1.0), metavar="X", help="drop a row with any token ratio below this, "
                                                                           "e.g. 1e-4 (rs_veto_threshold)")
 
 
@@ -301,7 +301,7 @@ class Rules:
 
     masks = True
 
-    def __init__(self, spec: SlimeSpec):
+    def __init__(self, spec: SlimeSpec, info=None):
         self.spec = spec
         self.counts = RuleCounts("slime", "slime", spec.level in (None, "token"), {"spec": spec.text})
         self.vetoed = 0

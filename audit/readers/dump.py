@@ -19,10 +19,10 @@ from numerics.errors import TRMInputError
 #: Names no dialect claims: the suite's own (distributions, lengths, step) and generic ones. The
 #: frameworks' names come from their dialects (audit.dialects: each module's KEYS), tried first.
 BASE_KEYS = {
-    "old": ("old_per_token_logps",),
-    "rollout": ("sampling_per_token_logps", "rollout_per_token_logps"),
-    "mask": ("completion_mask",),
-    "lengths": ("response_length", "lengths"),
+    "old": (),
+    "rollout": ("rollout_per_token_logps",),
+    "mask": (),
+    "lengths": ("lengths",),
     "scores": ("scores", "rewards"),
     "advantages": ("advantages",),
     "step": ("global_step", "step"),
@@ -148,11 +148,20 @@ class Dump:
                                     f"{list(old.shape)}")
             if self.ragged and not np.array_equal(self.source.lengths(roles["mask"]), self.row_lengths):
                 raise TRMInputError(f"{p}: {roles['mask']} and {roles['old']} differ in row lengths")
-        elif "lengths" in roles:
+        if "extra_mask" in roles:
+            m = cols[roles["extra_mask"]]
+            if m.ragged != self.ragged or (not self.ragged and m.shape != old.shape) or (self.ragged and m.shape[0] != B) \
+                    or (self.ragged and not np.array_equal(self.source.lengths(roles["extra_mask"]), self.row_lengths)):
+                raise TRMInputError(f"{p}: shape mismatch: {roles['extra_mask']} {list(m.shape)} against {roles['old']} "
+                                    f"{list(old.shape)}")
+        if "mask" not in roles and "lengths" in roles:
             m = cols[roles["lengths"]]
             if m.shape != (B,) or m.ragged:
                 raise TRMInputError(f"{p}: {roles['lengths']} has shape {list(m.shape)}; expected [{B}] (one length per row)")
-        elif not self.ragged and not self.all_valid:
+        elif "mask" not in roles and not self.ragged and not self.all_valid:
+            if "extra_mask" in roles:
+                raise TRMInputError(f"{p}: {roles['extra_mask']} alone is no response mask: give response_mask [B, L] "
+                                    "or response_lengths [B] with it")
             raise TRMInputError(f"{p}: no response mask: give response_mask [B, L] or response_lengths [B] "
                                 "(or --all-valid when no position is padding)")
         if B == 0 or L == 0:
@@ -201,7 +210,7 @@ class Dump:
     def chunks(self, rows: int | None = None):
         rows = rows or self.rows_per_chunk()
         B, roles = self.info.rows, self.roles
-        names = [roles[r] for r in ("old", "rollout", "mask", "lengths", "scores", "advantages", "old_full",
+        names = [roles[r] for r in ("old", "rollout", "mask", "extra_mask", "lengths", "scores", "advantages", "old_full",
                                     "rollout_full", "old_topk", "rollout_topk") if r in roles]
         if isinstance(self.source, ParquetSource):
             self.source.start(names, rows)
@@ -215,6 +224,15 @@ class Dump:
                 raw = {n: self.source.rows(n, a, b) for n in names}
             yield self._chunk(a, raw)
             a = b
+
+    def _zero_one(self, m, key, L, start) -> np.ndarray:
+        m = self._dense(m, L) if isinstance(m, list) else np.asarray(m)
+        if m.dtype != np.bool_:
+            bad = ~((m == 0) | (m == 1))
+            if bad.any():
+                i, j = np.argwhere(bad)[0]
+                raise TRMInputError(f"{self.path}: {key}[{start + i}, {j}] = {m[i, j].item()!r}: a mask holds 0 or 1 only")
+        return m.astype(bool)
 
     def _dense(self, value, L, fill=0.0):
         if isinstance(value, list):
@@ -232,16 +250,10 @@ class Dump:
             mask = np.arange(L)[None, :] < lens[:, None]
         else:
             mask = np.ones((b, L), dtype=bool)
-        if "mask" in roles:
-            m = raw[roles["mask"]]
-            m = self._dense(m, L) if isinstance(m, list) else np.asarray(m)
-            if m.dtype != np.bool_:
-                bad = ~((m == 0) | (m == 1))
-                if bad.any():
-                    i, j = np.argwhere(bad)[0]
-                    raise TRMInputError(f"{p}: {roles['mask']}[{start + i}, {j}] = {m[i, j].item()!r}: a mask holds 0 or 1 only")
-            mask &= m.astype(bool)
-        elif "lengths" in roles:
+        for role in ("mask", "extra_mask"):
+            if role in roles:
+                mask &= self._zero_one(raw[roles[role]], roles[role], L, start)
+        if "mask" not in roles and "lengths" in roles:
             lens = np.asarray(raw[roles["lengths"]])
             if lens.dtype.kind not in "iu" and not np.all(lens == np.floor(lens)):
                 raise TRMInputError(f"{p}: {roles['lengths']} must hold integers")

@@ -13,18 +13,18 @@ from trm.common import emit, fmt, non_negative, output_dir, output_file, positiv
 def run(args) -> int:
     if args.example:
         return _write_example(args)
-    if not args.files:
-        raise TRMInputError("give one or more dump files (or --example OUT to write one)")
     from audit import dialects
     from audit.readers import Dump
     from audit.run import AuditConfig, audit_file, plan, trends
 
-    if args.mask_out and len(args.files) > 1:
-        raise TRMInputError("--mask-out: give a single dump file (one mask per training step)")
     config = AuditConfig.from_options(
         dialects.options_from_args(args), criteria=tuple(args.criterion or ()), budget=args.budget,
         keys=_keys(args.keys), all_valid=args.all_valid, memory=int(args.memory * 2**20))
-    pl = plan(config)
+    pl = plan(config)                 # first: a flag's optional value may have taken the only file name
+    if not args.files:
+        raise TRMInputError("give one or more dump files (or --example OUT to write one)")
+    if args.mask_out and len(args.files) > 1:
+        raise TRMInputError("--mask-out: give a single dump file (one mask per training step)")
     total = 0
     for path in args.files:
         with Dump(path, dict(config.keys), config.all_valid, config.memory) as dump:
@@ -123,8 +123,12 @@ def _human_step(s):
                 print(f"  note: {c['near_threshold']} decision(s) of {label} lie within 1e-6 (relative) of a threshold; "
                       "verl's float32 arithmetic may decide them differently")
     if su["docs_vs_code"]:
-        print("\nverl's documentation and code disagree")
+        names = list(dict.fromkeys(d.get("dialect", "verl") for d in su["docs_vs_code"]))
+        print(f"\n{names[0]}'s documentation and code disagree" if len(names) == 1 else
+              "\nthe frameworks' documentation and code disagree")
         for d in su["docs_vs_code"]:
+            if len(names) > 1:
+                print(f"  [{d.get('dialect', 'verl')}]", end="")
             if "option" in d:
                 c, o = d["code"], d["docs"]
                 print(f"  {d['option']}: code keeps r in [{c['keeps_ratio_in'][0]:.4g}, {c['keeps_ratio_in'][1]:.4g}] "

@@ -68,7 +68,7 @@ def _other(reading: str) -> str:
 class Rules:
     """One file under verl's rollout correction: decision and counts per option, metrics."""
 
-    def __init__(self, spec: VerlSpec):
+    def __init__(self, spec: VerlSpec, info=None):
         self.spec = spec
         self.masks = spec.rs is not None
         self.acc = VerlAccumulator(spec.rs, spec.is_cfg, spec.reading)
