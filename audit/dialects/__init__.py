@@ -18,12 +18,18 @@ Every module or package of ``audit/dialects/`` whose name does not start with ``
                 types, so that a dialect never imports the command line)
     options_from_args(args)       {option: value} read back from the parsed arguments
     plan(options)                 the validated spec (with ``notes``), or None when not asked for
-    Rules(spec, info)             one file (info: the dump's DumpInfo): ``masks`` (bool), ``add(chunk, st)`` → keep [b, L] bool (True
-                at padding), ``criteria(lengths, tokens)`` → {label: entry}, ``metrics()`` → {name: value},
-                ``finish(result)`` (docs-vs-code readings, notes)
-and, where the framework writes a .pt layout of its own:
-    layout(obj, path)             flat columns {name: tensor | [1-D tensors] | number}, or None when
-                                  ``obj`` is not that layout
+    Rules(spec, info)             one file (``info``: its DumpInfo): ``masks`` (bool), ``add(chunk, st)``
+                                  → keep [b, L] bool (True at padding), ``criteria(lengths, tokens)`` →
+                                  {label: entry}, ``metrics()`` → {name: value}, ``finish(result)``
+                                  (docs-vs-code readings, notes)
+and optionally
+    layout(obj, path)             where the framework writes a .pt layout of its own: (flat columns
+                                  {name: tensor | [1-D tensors] | number}, notes), or None when ``obj``
+                                  is not that layout
+    example(data)                 the example dump (verl's names, audit.example) as the framework holds
+                                  it: a dict of arrays (any format) or its own object for torch.save
+                                  (``EXAMPLE_FORMATS``: the suffixes it allows); `trm audit --example OUT
+                                  --example-layout NAME`
 """
 from __future__ import annotations
 

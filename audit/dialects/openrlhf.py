@@ -114,6 +114,17 @@ def plan(options: dict) -> OpenRLHFSpec | None:
     return parse_openrlhf(options["openrlhf"], options["openrlhf_threshold"])
 
 
+def example(data: dict) -> dict:
+    """The example dump (verl's names, audit.example) as OpenRLHF's Experience holds it: action_log_probs
+    (zero at padding, as Actor.forward returns them), rollout_log_probs, action_mask (bool),
+    response_length and rewards per row."""
+    mask = data["response_mask"].astype(bool)
+    out = {"action_log_probs": np.where(mask, data["old_log_probs"], 0.0).astype(np.float32),
+           "rollout_log_probs": data["rollout_log_probs"], "action_mask": mask,
+           "response_length": mask.sum(1).astype(np.int64), "rewards": data["token_level_scores"].sum(1)}
+    return out | {k: v for k, v in data.items() if k.endswith(("_full", "topk_log_probs"))}
+
+
 class Rules:
     """One file under OpenRLHF's correction: its mask's counts, vllm_kl, the largest weight applied."""
 

@@ -43,6 +43,8 @@ KEYS = {"old": ("log_probs",), "mask": ("loss_mask", "loss_masks"), "lengths": (
         "scores": ("local_raw_reward", "raw_reward"), "step": ("rollout_id",)}
 METRICS = ()
 DEFAULTS = {"slime": None, "slime_veto": None}
+#: slime's train dump is a torch.save file.
+EXAMPLE_FORMATS = (".pt",)
 
 LEVELS = ("token", "sequence", "geometric")
 #: slime's SAFETY_BOUND in compute_mis_weights.
@@ -274,6 +276,35 @@ def _raw_reward(raw, positions):
     return torch.tensor([values[p] for p in pos], dtype=torch.float64)
 
 
+def example(data: dict) -> dict:
+    """The example dump (verl's names, audit.example) as slime's --save-debug-train-data writes it
+    (format_version 2, one data-parallel shard): one dict per sample with 1-D tensors cut to its
+    response; the raw reward per sample and for the whole batch; rewards and advantages centred on the
+    batch mean (slime's GRPO centres per prompt group; the example has no groups)."""
+    import torch
+
+    mask = data["response_mask"].astype(bool)
+    n = mask.sum(1)
+    reward = data["token_level_scores"].sum(1).astype(np.float64)
+    centred = reward - reward.mean()
+    samples = []
+    for i, k in enumerate(n.tolist()):
+        t = lambda a, dtype=torch.float32: torch.as_tensor(np.ascontiguousarray(a[i, :k]), dtype=dtype)
+        samples.append({"data_parallel_rank": 0, "sample_index": i, "rollout_position": i,
+                        "tokens": t(data["responses"], torch.long), "response_lengths": k,
+                        "rewards": float(centred[i]), "truncated": 0,
+                        "loss_masks": torch.ones(k, dtype=torch.int32), "rollout_ids": i,
+                        "rollout_log_probs": t(data["rollout_log_probs"]), "total_lengths": k,
+                        "local_raw_reward": float(reward[i]), "log_probs": t(data["old_log_probs"]),
+                        "advantages": torch.full((k,), float(centred[i])), "returns": torch.full((k,), float(centred[i]))})
+    B = len(samples)
+    return {"format_version": 2, "rollout_id": int(data["global_steps"]), "rank": 0, "samples": samples,
+            "dp_shards": [{"rank": 0, "data_parallel_rank": 0, "sample_indices": list(range(B)),
+                           "partition": list(range(B)), "global_batch_sizes": [B], "num_microbatches": [1],
+                           "micro_batch_indices": [list(range(B))]}],
+            "raw_reward": reward.tolist()}
+
+
 # ---------------------------------------------------------------------------------------------
 # The dialect as the audit runs it
 # ---------------------------------------------------------------------------------------------
@@ -282,8 +313,8 @@ def add_arguments(parser, types) -> None:
     g = parser.add_argument_group("slime (mis.py's rejection masks)")
     g.add_argument("--slime", metavar="LEVEL:LO_HI", help="band on the ratio: token | sequence | geometric, e.g. "
                                                           "geometric:0.999_1.001; several, comma-separated, are AND-ed")
-    g.add_argument("--slime-veto", type=types.float_range(0.0, 1.0), metavar="X", help="drop a row with any token ratio below this, "
-                                                                          "e.g. 1e-4 (rs_veto_threshold)")
+    g.add_argument("--slime-veto", type=types.float_range(0.0, 1.0), metavar="X",
+                   help="drop a row with any token ratio below this, e.g. 1e-4 (rs_veto_threshold)")
 
 
 def options_from_args(args) -> dict:

@@ -177,6 +177,19 @@ def plan(options: dict) -> TRLSpec | None:
                      options["trl_off_policy_mask"])
 
 
+def example(data: dict) -> dict:
+    """The example dump (verl's names, audit.example) as TRL's GRPOTrainer holds the batch: completion ids,
+    the two log-probs (sampling ones zero-padded), completion_mask, one advantage per row (here the
+    reward minus the batch mean)."""
+    mask = data["response_mask"].astype(bool)
+    reward = data["token_level_scores"].sum(1)
+    sampling = np.where(mask, data["rollout_log_probs"], 0.0).astype(np.float32)     # TRL pads them with 0.0
+    out = {"old_per_token_logps": data["old_log_probs"], "sampling_per_token_logps": sampling,
+           "completion_mask": data["response_mask"], "completion_ids": data["responses"],
+           "advantages": (reward - reward.mean()).astype(np.float32)}
+    return out | {k: v for k, v in data.items() if k.endswith(("_full", "topk_log_probs"))}
+
+
 class Rules:
     """One file under TRL's correction: the masks' counts and the sampling/* metrics."""
 

@@ -31,7 +31,7 @@ BASE_KEYS = {
     "old_topk": ("old_topk_log_probs",),
     "rollout_topk": ("rollout_topk_log_probs",),
 }
-#: role → names, first match wins.
+#: role → names, first match wins (as the dialects found at import stand; Dump asks the registry anew).
 ROLE_KEYS = role_keys(BASE_KEYS)
 
 
@@ -83,16 +83,17 @@ class Dump:
 
     # -- key resolution ------------------------------------------------------------------------
     def _resolve(self, overrides: dict) -> dict:
+        known = role_keys(BASE_KEYS)
         roles = {}
         for role, name in overrides.items():
-            if role not in ROLE_KEYS:
-                raise TRMInputError(f"--keys: unknown role {role!r}; roles are {', '.join(ROLE_KEYS)}")
+            if role not in known:
+                raise TRMInputError(f"--keys: unknown role {role!r}; roles are {', '.join(known)}")
             if name not in self.cols:
                 self._refuse_unreadable(name)
                 raise TRMInputError(f"{self.path}: --keys {role}={name}: no such key; the file has "
                                     f"{', '.join(sorted(self.cols)) or 'no arrays'}")
             roles[role] = name
-        for role, candidates in ROLE_KEYS.items():
+        for role, candidates in known.items():
             if role in roles:
                 continue
             for name in candidates:
@@ -101,10 +102,10 @@ class Dump:
                     break
         for role in ("old", "rollout"):
             if role not in roles:
-                for name in ROLE_KEYS[role]:
+                for name in known[role]:
                     self._refuse_unreadable(name)
                 raise TRMInputError(f"{self.path}: missing the {role} log-probs: none of "
-                                    f"{', '.join(ROLE_KEYS[role])} is present (keys: {', '.join(sorted(self.cols))}); "
+                                    f"{', '.join(known[role])} is present (keys: {', '.join(sorted(self.cols))}); "
                                     f"name it with --keys {role}=KEY")
         return roles
 
@@ -118,6 +119,7 @@ class Dump:
 
     def _describe(self) -> DumpInfo:
         p, cols, roles = self.path, self.cols, self.roles
+        known = role_keys(BASE_KEYS)
         old, roll = cols[roles["old"]], cols[roles["rollout"]]
         notes = list(getattr(self.source, "notes", ()))
         self.ragged = old.ragged
@@ -176,7 +178,7 @@ class Dump:
         for kind in ("full", "topk"):
             a, b = roles.get(f"old_{kind}"), roles.get(f"rollout_{kind}")
             if (a is None) != (b is None):
-                raise TRMInputError(f"{p}: {a or b} needs its partner ({ROLE_KEYS['old_' + kind][0] if a is None else ROLE_KEYS['rollout_' + kind][0]})")
+                raise TRMInputError(f"{p}: {a or b} needs its partner ({known['old_' + kind][0] if a is None else known['rollout_' + kind][0]})")
             if a is not None and distributions is None:
                 ca, cb = cols[a], cols[b]
                 if self.ragged or ca.ragged or len(ca.shape) != 3 or ca.shape != cb.shape or ca.shape[:2] != (B, L):

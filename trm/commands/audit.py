@@ -190,6 +190,7 @@ def _write_example(args) -> int:
     out = Path(args.example)
     if out.suffix.lower() not in FORMATS:
         raise TRMInputError(f"--example {out}: give a file ending in one of {', '.join(FORMATS)}")
+    layout = _example_layout(args.example_layout, out, args.example_distributions)
     device = resolve_device(args.device)
     paths = [out] if args.example_steps == 1 else [out.with_name(f"{out.stem}-{k:03d}{out.suffix}")
                                                    for k in range(1, args.example_steps + 1)]
@@ -199,7 +200,13 @@ def _write_example(args) -> int:
             data = example_dump(args.example_batch, args.example_length, args.example_vocab, seed=args.example_seed,
                                 step=k, mismatch=DEFAULT_MISMATCH, stale_sigma=args.example_drift * (k - 1),
                                 distributions=args.example_distributions, device=device)
-            write_dump(path, data)
+            obj = layout.example(data)
+            if all(isinstance(v, np.ndarray) for v in obj.values()):
+                write_dump(path, obj)
+            else:
+                import torch
+
+                torch.save(obj, path)
             n = data["response_mask"].sum(1)
             written.append({"path": str(path), "step": k, "rows": int(n.size), "length": int(data["response_mask"].shape[1]),
                             "lengths": {"min": int(n.min()), "median": float(np.median(n)), "max": int(n.max())},
@@ -209,6 +216,23 @@ def _write_example(args) -> int:
         f"wrote {w['path']} (step {w['step']}: {w['rows']} rows, lengths {w['lengths']['min']}–{w['lengths']['max']}, "
         f"median {w['lengths']['median']:g})") for w in p["written"]])
     return 0
+
+
+def _example_layout(name: str, out: Path, distributions):
+    """The dialect whose names and layout the example takes (``example(data)``: a dict of arrays any
+    format holds, or the framework's own .pt object)."""
+    from audit import dialects
+
+    layouts = [d.NAME for d in dialects.all_dialects() if hasattr(d, "example")]
+    if name not in layouts:
+        raise TRMInputError(f"--example-layout {name!r}: choose one of {', '.join(layouts)}")
+    d = dialects.get(name)
+    if getattr(d, "EXAMPLE_FORMATS", None) and out.suffix.lower() not in d.EXAMPLE_FORMATS:
+        raise TRMInputError(f"--example-layout {name}: {name} writes {', '.join(d.EXAMPLE_FORMATS)} files; "
+                            f"give OUT ending in {d.EXAMPLE_FORMATS[0]} (got {out.name})")
+    if distributions and getattr(d, "EXAMPLE_FORMATS", None):
+        raise TRMInputError(f"--example-distributions: not in {name}'s own layout; use --example-layout verl")
+    return d
 
 
 def add_parser(sub) -> None:
@@ -240,5 +264,7 @@ def add_parser(sub) -> None:
     g.add_argument("--example-seed", type=seed, default=0, help="example: seed")
     g.add_argument("--example-drift", type=non_negative, default=0.05, help="θ staleness added per step")
     g.add_argument("--example-distributions", help="also write full (full) or top-k (topk:K) distributions")
+    g.add_argument("--example-layout", default="verl", metavar="NAME",
+                   help="write the example as that framework holds it: verl, trl, slime (its train dump, .pt), openrlhf")
     g.add_argument("--device", default="cpu", help="example: auto | cpu | cuda")
     p.set_defaults(func=run)

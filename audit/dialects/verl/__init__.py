@@ -60,6 +60,11 @@ def add_arguments(parser, types) -> None:
                    help="k1 bands as verl's code applies them (mirrored) or as its docs describe them")
 
 
+def example(data: dict) -> dict:
+    """The example dump already has verl's names (audit.example)."""
+    return dict(data)
+
+
 def options_from_args(args) -> dict:
     return {name: getattr(args, name) for name in DEFAULTS}
 
