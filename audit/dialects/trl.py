@@ -260,5 +260,6 @@ class Rules:
     def finish(self, result: dict) -> None:
         if self.overflow:
             result["notes"].append(f"trl: {self.overflow} {'token' if self.spec.token_level else 'row'} log-ratio(s) "
-                                   f"beyond ±{FLOAT32_LOG_MAX:.2f}: TRL's float32 exp gives inf or 0 there (its "
-                                   "importance_sampling_ratio metrics would show it); this float64 audit does not")
+                                   f"beyond ±{FLOAT32_LOG_MAX:.2f}, where TRL's float32 exp gives inf or 0 (its "
+                                   "importance_sampling_ratio metrics show it); this float64 audit does so only "
+                                   "beyond ±709.78")

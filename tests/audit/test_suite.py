@@ -150,5 +150,5 @@ def test_no_valid_token_is_refused(tmp_path):
     path = tmp_path / "z.npz"
     write_dump(path, {"old_log_probs": np.zeros((2, 3)), "rollout_log_probs": np.zeros((2, 3)),
                       "response_mask": np.zeros((2, 3), bool)})
-    with pytest.raises(TRMInputError, match="no valid token"):
+    with pytest.raises(TRMInputError, match=r"z.npz: response_mask: every entry is 0 \(no valid token in 2 rows\)"):
         audit_file(path, AuditConfig())
