@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from numerics.errors import TRMInputError
+from trm import common
 from trm.common import emit, fmt, non_negative, output_dir, output_file, positive_int, progress, seed, float_range
 
 
@@ -237,7 +238,6 @@ def _example_layout(name: str, out: Path, distributions):
 
 def add_parser(sub) -> None:
     from audit import dialects
-    from trm import common
 
     p = sub.add_parser("audit", help="audit per-token log-probs dumped from a training run ("
                                      + ", ".join(d.NAME for d in dialects.all_dialects()) + ")")
