@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from audit import dialects
 from figures.render import PNG_METADATA, new_figure, plt
 
 TREND_PANELS = (("rollout_corr/kl", "kl"), ("rollout_corr/k3_kl", "k3_kl"), ("rollout_corr/chi2_token", "chi2_token"),
@@ -170,24 +171,32 @@ def _markdown(payload, steps, figs) -> str:
             lines.append(f"| {s} | " + " | ".join(_f(tr[c][i]) for c in cols) + " |")
         lines += ["", "![trends](trends.png)", ""]
         lines += [f"The rest of this report is the last step, `{step['file']}`.", ""]
-    lines += ["## verl metrics", "", "As verl logs them (`rollout_corr/*`, computed as verl's code does).", "",
-              "| metric | value |", "|---|---|"]
-    lines += [f"| `{k}` | {_f(v)} |" for k, v in step["metrics"].items()]
+    for d, metrics in dialects.group_metrics(step["metrics"]):
+        name = d.NAME if d else "other"
+        lines += [f"## {name} metrics", "", f"As {name} logs them (`{dialects.metric_names(d)}`, computed as {name}'s "
+                  "code does)." if d else "", "", "| metric | value |", "|---|---|"]
+        lines += [f"| `{k}` | {_f(v)} |" for k, v in metrics.items()]
+        lines.append("")
+    if lines[-1] == "":
+        lines.pop()
     if step["criteria"]:
         lines += ["", "## Criteria", "", "| rule | masked tokens | masked rows | rows kept |", "|---|---|---|---|"]
         lines += [f"| `{k}` | {_f(c['token_masked_fraction'])} | {_f(c['seq_masked_fraction'])} | {c['rows_accepted']} |"
                   for k, c in step["criteria"].items()]
     lines += ["", "![acceptance against length](acceptance_vs_length.png)", ""]
     if su["docs_vs_code"]:
-        lines += ["## Where verl's documentation and code disagree", ""]
+        names = list(dict.fromkeys(d.get("dialect", "verl") for d in su["docs_vs_code"]))
+        lines += [f"## Where {names[0]}'s documentation and code disagree" if len(names) == 1 else
+                  "## Where the frameworks' documentation and code disagree", ""]
         for d in su["docs_vs_code"]:
+            who = f"{d.get('dialect', 'verl')}: " if len(names) > 1 else ""
             if "option" in d:
-                lines.append(f"- `{d['option']}`: the code keeps r ∈ [{d['code']['keeps_ratio_in'][0]:.4g}, "
+                lines.append(f"- {who}`{d['option']}`: the code keeps r ∈ [{d['code']['keeps_ratio_in'][0]:.4g}, "
                              f"{d['code']['keeps_ratio_in'][1]:.4g}] and masks {d['code']['seq_masked_fraction']:.4g} of "
                              f"the rows; the documented band r ∈ [{d['docs']['keeps_ratio_in'][0]:.4g}, "
                              f"{d['docs']['keeps_ratio_in'][1]:.4g}] would mask {d['docs']['seq_masked_fraction']:.4g}.")
             else:
-                lines.append(f"- `{d['metric']}`: code {_f(d['code'])} ({d['code_formula']}); documented "
+                lines.append(f"- {who}`{d['metric']}`: code {_f(d['code'])} ({d['code_formula']}); documented "
                              f"{_f(d['docs'])} ({d['docs_formula']}).")
         lines.append("")
     lines += ["## The suite's reading", "", "| estimate | mean | standard error | n |", "|---|---|---|---|"]

@@ -102,6 +102,48 @@ def test_ragged_rows_and_other_framework_names(tmp_path):
     assert np.array_equal(got["mask"], mask)
 
 
+RAN = []
+
+
+def _record(what):
+    """Would run if the file's objects were unpickled: it must never run."""
+    RAN.append(what)
+    return what
+
+
+class _Foreign:
+    """A framework's own class: torch.load(weights_only=True) refuses it."""
+
+    def __init__(self, payload):
+        self.payload = payload
+
+
+class _Trap:
+    def __reduce__(self):
+        return (_record, ("unpickled",))
+
+
+def test_objects_weights_only_refuses_are_left_unpickled(tmp_path):
+    """numpy values, a foreign class and an object whose unpickling calls a function: the tensors are read,
+    numeric numpy values decoded, nothing runs; a role held by such an object is refused by name."""
+    old, roll, mask = _batch()
+    torch.save({"old_log_probs": torch.from_numpy(old), "rollout_log_probs": roll,       # a numpy array
+                "response_mask": torch.from_numpy(mask), "global_steps": np.int64(7), "meta": _Foreign(np.float32(1)),
+                "trap": _Trap()}, tmp_path / "mixed.pt")
+    info, got, _ = _read(tmp_path / "mixed.pt")
+    assert RAN == []
+    assert info.step == 7 and np.array_equal(got["roll"][mask], roll[mask].astype(np.float64))
+    assert any("weights_only=True) refuses" in n and "_Trap" not in n and "_record" in n for n in info.notes)
+    torch.save({"old_log_probs": _Foreign(torch.zeros(2)), "rollout_log_probs": torch.zeros(2, 2)}, tmp_path / "f.pt")
+    with pytest.raises(TRMInputError, match=r"'old_log_probs' holds tests.audit.test_readers._Foreign objects"):
+        Dump(tmp_path / "f.pt")
+    with pytest.raises(TRMInputError, match=r"'x' holds __builtin__.object objects"):
+        torch.save({"x": object(), "rollout_log_probs": torch.zeros(2, 2), "response_mask": torch.ones(2, 2)},
+                   tmp_path / "o.pt")
+        Dump(tmp_path / "o.pt", keys={"old": "x"})
+    assert RAN == []
+
+
 def _write(tmp_path, **arrays):
     path = tmp_path / "bad.npz"
     np.savez(path, **arrays)
@@ -162,7 +204,7 @@ def test_unreadable_files(tmp_path):
         Dump(tmp_path / "x.npz")
     with pytest.raises(TRMInputError, match="no such file"):
         Dump(tmp_path / "missing.pt")
-    torch.save({"old_log_probs": torch.zeros(2, 2), "obj": object()}, tmp_path / "p.pt")
+    (tmp_path / "p.pt").write_bytes(b"PK not a torch archive")
     with pytest.raises(TRMInputError, match="weights_only"):
         Dump(tmp_path / "p.pt")
     with zipfile.ZipFile(tmp_path / "o.npz", "w") as z:

@@ -1,4 +1,4 @@
-"""audit.verl against an independent torch transcription of verl's algorithm
+"""audit.dialects.verl against an independent torch transcription of verl's algorithm
 (tests/audit/verl_reference.py): the rejection decision token for token for every option and
 combination, and every rollout_corr/* metric to float tolerance, on random padded batches."""
 import itertools
@@ -9,7 +9,7 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from audit import verl
+from audit.dialects import verl
 from numerics.errors import TRMInputError
 from tests.audit import verl_reference as ref
 

@@ -3,7 +3,7 @@
 Written from verl's description of ``compute_rollout_correction_and_rejection_mask`` and its helpers
 (verl/trainer/ppo/rollout_corr_helper.py, verl/utils/torch_functional.py at commit b178a3c): every
 step is the batch-wide torch operation verl performs, with none of the chunking, streaming or
-numpy of :mod:`audit.verl`. The tests compare the library against this twin token for
+numpy of :mod:`audit.dialects.verl`. The tests compare the library against this twin token for
 token and metric for metric. It is test code: it trusts its inputs.
 """
 from __future__ import annotations

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from audit import verl
+from audit.dialects import verl
 from audit.readers import write_dump
 from tests.audit import verl_reference as ref
 from trm.cli import main

@@ -1,4 +1,5 @@
-"""`trm audit`: what a training run's log-probs say, with verl's and slime's semantics and the suite's."""
+"""`trm audit`: what a training run's log-probs say, with the frameworks' semantics (audit.dialects:
+one argument group per dialect) and the suite's."""
 from __future__ import annotations
 
 import math
@@ -6,26 +7,25 @@ import os
 from pathlib import Path
 
 from numerics.errors import TRMInputError
+from trm import common
 from trm.common import emit, fmt, non_negative, output_dir, output_file, positive_int, progress, seed, float_range
 
 
 def run(args) -> int:
     if args.example:
         return _write_example(args)
-    if not args.files:
-        raise TRMInputError("give one or more dump files (or --example OUT to write one)")
+    from audit import dialects
     from audit.readers import Dump
     from audit.run import AuditConfig, audit_file, plan, trends
 
+    config = AuditConfig.from_options(
+        dialects.options_from_args(args), criteria=tuple(args.criterion or ()), budget=args.budget,
+        keys=_keys(args.keys), all_valid=args.all_valid, memory=int(args.memory * 2**20))
+    pl = plan(config)                 # first: a flag's optional value may have taken the only file name
+    if not args.files:
+        raise TRMInputError("give one or more dump files (or --example OUT to write one)")
     if args.mask_out and len(args.files) > 1:
         raise TRMInputError("--mask-out: give a single dump file (one mask per training step)")
-    config = AuditConfig(
-        rollout_rs=args.rollout_rs, rollout_rs_threshold=args.rollout_rs_threshold, rollout_is=args.rollout_is,
-        rollout_is_threshold=args.rollout_is_threshold, rollout_is_batch_normalize=args.rollout_is_batch_normalize,
-        preset=args.preset, k1_reading=args.k1_reading, slime=args.slime, slime_veto=args.slime_veto,
-        criteria=tuple(args.criterion or ()), budget=args.budget, keys=_keys(args.keys), all_valid=args.all_valid,
-        memory=int(args.memory * 2**20))
-    pl = plan(config)
     total = 0
     for path in args.files:
         with Dump(path, dict(config.keys), config.all_valid, config.memory) as dump:
@@ -107,10 +107,13 @@ def _human_step(s):
     print(f"{s['file']}: step {s['step'] if s['step'] is not None else '-'}, {s['rows']} rows × {s['length']} positions, "
           f"{s['tokens']} valid tokens (lengths {su['length']['min']}–{su['length']['max']}, "
           f"median {su['length']['median']:g})")
-    print("\nverl metrics (rollout_corr/*)")
-    width = max(len(k) for k in s["metrics"])
-    for key, value in s["metrics"].items():
-        print(f"  {key:<{width}}  {fmt(value)}")
+    from audit import dialects
+
+    for d, metrics in dialects.group_metrics(s["metrics"]):
+        print(f"\n{d.NAME} metrics ({dialects.metric_names(d)})" if d else "\nmetrics")
+        width = max(len(k) for k in metrics)
+        for key, value in metrics.items():
+            print(f"  {key:<{width}}  {fmt(value)}")
     if s["criteria"]:
         print("\ncriteria                                   masked tokens   masked rows   rows kept")
         for label, c in s["criteria"].items():
@@ -121,8 +124,12 @@ def _human_step(s):
                 print(f"  note: {c['near_threshold']} decision(s) of {label} lie within 1e-6 (relative) of a threshold; "
                       "verl's float32 arithmetic may decide them differently")
     if su["docs_vs_code"]:
-        print("\nverl's documentation and code disagree")
+        names = list(dict.fromkeys(d.get("dialect", "verl") for d in su["docs_vs_code"]))
+        print(f"\n{names[0]}'s documentation and code disagree" if len(names) == 1 else
+              "\nthe frameworks' documentation and code disagree")
         for d in su["docs_vs_code"]:
+            if len(names) > 1:
+                print(f"  [{d.get('dialect', 'verl')}]", end="")
             if "option" in d:
                 c, o = d["code"], d["docs"]
                 print(f"  {d['option']}: code keeps r in [{c['keeps_ratio_in'][0]:.4g}, {c['keeps_ratio_in'][1]:.4g}] "
@@ -184,6 +191,7 @@ def _write_example(args) -> int:
     out = Path(args.example)
     if out.suffix.lower() not in FORMATS:
         raise TRMInputError(f"--example {out}: give a file ending in one of {', '.join(FORMATS)}")
+    layout = _example_layout(args.example_layout, out, args.example_distributions)
     device = resolve_device(args.device)
     paths = [out] if args.example_steps == 1 else [out.with_name(f"{out.stem}-{k:03d}{out.suffix}")
                                                    for k in range(1, args.example_steps + 1)]
@@ -193,7 +201,13 @@ def _write_example(args) -> int:
             data = example_dump(args.example_batch, args.example_length, args.example_vocab, seed=args.example_seed,
                                 step=k, mismatch=DEFAULT_MISMATCH, stale_sigma=args.example_drift * (k - 1),
                                 distributions=args.example_distributions, device=device)
-            write_dump(path, data)
+            obj = layout.example(data)
+            if all(isinstance(v, np.ndarray) for v in obj.values()):
+                write_dump(path, obj)
+            else:
+                import torch
+
+                torch.save(obj, path)
             n = data["response_mask"].sum(1)
             written.append({"path": str(path), "step": k, "rows": int(n.size), "length": int(data["response_mask"].shape[1]),
                             "lengths": {"min": int(n.min()), "median": float(np.median(n)), "max": int(n.max())},
@@ -205,24 +219,30 @@ def _write_example(args) -> int:
     return 0
 
 
+def _example_layout(name: str, out: Path, distributions):
+    """The dialect whose names and layout the example takes (``example(data)``: a dict of arrays any
+    format holds, or the framework's own .pt object)."""
+    from audit import dialects
+
+    layouts = [d.NAME for d in dialects.all_dialects() if hasattr(d, "example")]
+    if name not in layouts:
+        raise TRMInputError(f"--example-layout {name!r}: choose one of {', '.join(layouts)}")
+    d = dialects.get(name)
+    if getattr(d, "EXAMPLE_FORMATS", None) and out.suffix.lower() not in d.EXAMPLE_FORMATS:
+        raise TRMInputError(f"--example-layout {name}: {name} writes {', '.join(d.EXAMPLE_FORMATS)} files; "
+                            f"give OUT ending in {d.EXAMPLE_FORMATS[0]} (got {out.name})")
+    if distributions and getattr(d, "EXAMPLE_FORMATS", None):
+        raise TRMInputError(f"--example-distributions: not in {name}'s own layout; use --example-layout verl")
+    return d
+
+
 def add_parser(sub) -> None:
-    p = sub.add_parser("audit", help="audit per-token log-probs dumped from a training run (verl, slime, TRL)")
+    from audit import dialects
+
+    p = sub.add_parser("audit", help="audit per-token log-probs dumped from a training run ("
+                                     + ", ".join(d.NAME for d in dialects.all_dialects()) + ")")
     p.add_argument("files", nargs="*", metavar="FILE", help="dumps (.pt, .safetensors, .npz, .parquet); several = steps")
-    g = p.add_argument_group("verl (rollout correction, as verl's code computes it)")
-    g.add_argument("--rollout-rs", help="comma-separated options, e.g. 'seq_max_k2,seq_mean_k3' (verl's rollout_rs)")
-    g.add_argument("--rollout-rs-threshold", help="one threshold per option, e.g. '2.5,0.01'; k1: lower_upper or one "
-                                                  "number u (lower = 1/u)")
-    g.add_argument("--rollout-is", choices=("token", "sequence"), help="IS level: adds the rollout_is_* metrics")
-    g.add_argument("--rollout-is-threshold", type=float_range(0.0, above=True), default=2.0,
-                   help="upper truncation of the IS weights (verl's rollout_is_threshold)")
-    g.add_argument("--rollout-is-batch-normalize", action="store_true", help="normalise IS weights to mean 1 over the batch (verl)")
-    g.add_argument("--preset", help="a verl RolloutCorrectionConfig preset, e.g. decoupled_k3_rs, bypass_ppo_clip_geo_rs")
-    g.add_argument("--k1-reading", choices=("code", "docs"), default="code",
-                   help="k1 bands as verl's code applies them (mirrored) or as its docs describe them")
-    g = p.add_argument_group("slime")
-    g.add_argument("--slime", metavar="LEVEL:LO_HI", help="band on the ratio: token | sequence | geometric, e.g. "
-                                                          "geometric:0.999_1.001")
-    g.add_argument("--slime-veto", type=float_range(0.0, 1.0), help="drop a row with any token ratio below this, e.g. 1e-4")
+    dialects.add_arguments(p, common)
     g = p.add_argument_group("the suite")
     g.add_argument("--criterion", action="append", metavar="SPEC", help="suite syntax, e.g. 'trm_max:0.05' or "
                                                                         "'seq_max_k2:0.05,seq_mean_k3:0.001'; repeatable")
@@ -244,5 +264,7 @@ def add_parser(sub) -> None:
     g.add_argument("--example-seed", type=seed, default=0, help="example: seed")
     g.add_argument("--example-drift", type=non_negative, default=0.05, help="θ staleness added per step")
     g.add_argument("--example-distributions", help="also write full (full) or top-k (topk:K) distributions")
+    g.add_argument("--example-layout", default="verl", metavar="NAME",
+                   help="write the example as that framework holds it: verl, trl, slime (its train dump, .pt), openrlhf")
     g.add_argument("--device", default="cpu", help="example: auto | cpu | cuda")
     p.set_defaults(func=run)
