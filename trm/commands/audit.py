@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 from numerics.errors import TRMInputError
-from trm.common import emit, fmt, non_negative, output_dir, output_file, positive_int, progress, seed, float_range
+from trm.common import (confidence_level, emit, float_range, fmt, non_negative, output_dir, output_file, positive_int,
+                        progress, seed)
 
 
 def run(args) -> int:
@@ -23,7 +24,8 @@ def run(args) -> int:
         rollout_rs=args.rollout_rs, rollout_rs_threshold=args.rollout_rs_threshold, rollout_is=args.rollout_is,
         rollout_is_threshold=args.rollout_is_threshold, rollout_is_batch_normalize=args.rollout_is_batch_normalize,
         preset=args.preset, k1_reading=args.k1_reading, slime=args.slime, slime_veto=args.slime_veto,
-        criteria=tuple(args.criterion or ()), budget=args.budget, keys=_keys(args.keys), all_valid=args.all_valid,
+        criteria=tuple(args.criterion or ()), budget=args.budget, level=args.level, keys=_keys(args.keys),
+        all_valid=args.all_valid,
         memory=int(args.memory * 2**20))
     pl = plan(config)
     total = 0
@@ -155,13 +157,37 @@ def _human_step(s):
               f"(paper), {t['sharp']:.3g} (sharp)")
     if "surrogate" in su:
         sg = su["surrogate"]
-        cert = sg.get("certificate_paper")
+        cert = sg.get("plugin_certificate_paper")
         print(f"  surrogate L̂' {_est(sg['estimate'])}" + ("" if cert is None else
-                                                         f"; certificate L̂' > B̂*: {'yes' if cert else 'no'}"))
+                                                         f"; plug-in L̂' > B̂* (no level): {'yes' if cert else 'no'}"))
+    _human_certified(su)
     for note in s["notes"]:
         print(f"  note: {note}")
     if s.get("mask_out"):
         print(f"\nwrote {s['mask_out']['path']} (key 'mask', {s['mask_out']['shape']})")
+
+
+def _human_certified(su):
+    """The worst-case interval, the certificate and the bounds from means, each with its level."""
+    w, c = su["worst_case_error"], su["certificate"]
+    if w.get("available") is False:
+        print(f"  sup_R|Error|: no interval ({w['why']})")
+    else:
+        print(f"  sup_R|Error| = E[W⁻] {fmt(w['estimate'])}, {w['level']:.0%} interval [{fmt(w['lower'])}, "
+              f"{fmt(w['upper'])}] (lower distribution-free; upper assumes a normal approximation for mean((W⁻)²))")
+        for flag in w["flags"]:
+            print(f"    flag: {flag}")
+    if c.get("available") is False:
+        print(f"  certificate: not available ({c['why']})")
+    else:
+        print(f"  certificate at level {c['level']:g}: J(π_θ) − J(π_roll) ≥ {fmt(c['surrogate_lower'])} − "
+              f"{fmt(c['worst_case_upper'])} = {fmt(c['improvement_lower'])}: "
+              + ("certified to improve" if c["holds"] else "not certified"))
+    fm = su["bounds"].get("from_means", {})
+    if "linear_bound" in fm:
+        lb = fm["linear_bound"]
+        print(f"  from means only ({fm['source']}): linear bound C·Σ_t D̄_t at the upper end of Σ_t D̄_t: "
+              f"{fmt(lb['paper'])} (paper), {fmt(lb['sharp'])} (sharp)")
 
 
 def _est(e):
@@ -227,6 +253,8 @@ def add_parser(sub) -> None:
     g.add_argument("--criterion", action="append", metavar="SPEC", help="suite syntax, e.g. 'trm_max:0.05' or "
                                                                         "'seq_max_k2:0.05,seq_mean_k3:0.001'; repeatable")
     g.add_argument("--budget", type=float_range(0.0, above=True), default=0.1, help="error budget for the threshold (default 0.1)")
+    g.add_argument("--level", type=confidence_level, default=0.95,
+                   help="confidence level of the worst-case interval and the certificate, in (0, 1) (default 0.95)")
     g = p.add_argument_group("input and output")
     g.add_argument("--keys", help="ROLE=KEY,... to name arrays, roles old, rollout, mask, lengths, scores, advantages, step")
     g.add_argument("--all-valid", action="store_true", help="no mask in the file: every position is a response token")
