@@ -151,6 +151,34 @@ def measure_coverage(case: Case, rows: int, replicates: int, level: float = DEFA
                     float(np.median(lowers) / truth))
 
 
+def sample_dump(pair: AutomatonPair, rows: int, seed: int = 0, pad: int = 0) -> dict:
+    """A training-step dump with verl's keys (old_log_probs = log π_θ, rollout_log_probs = log π_roll,
+    response_mask, token_level_scores with the reward at the last valid position, global_steps) of ``rows``
+    sequences y ~ π_roll of the automaton pair, drawn in numpy with ``np.random.default_rng(seed)``; ``pad``
+    masked positions of junk follow every row (the audit must ignore them)."""
+    rng = np.random.default_rng(seed)
+    T = pair.T
+    state = rng.choice(pair.init.size, size=rows, p=pair.init)
+    old = np.zeros((rows, T + pad))
+    roll = np.zeros((rows, T + pad))
+    for t in range(T):
+        p_roll, p_theta = pair.policies_at(t)
+        cdf = np.cumsum(p_roll[state], axis=1)
+        y = np.minimum((rng.random((rows, 1)) > cdf).sum(axis=1), pair.V - 1)
+        roll[:, t] = np.log(p_roll[state, y])
+        with np.errstate(divide="ignore"):
+            old[:, t] = np.log(p_theta[state, y])
+        state = pair.next_state[state, y]
+    old[:, T:] = rng.normal(-3.0, 5.0, (rows, pad))
+    roll[:, T:] = -rng.exponential(1.0, (rows, pad))
+    mask = np.zeros((rows, T + pad), dtype=np.int64)
+    mask[:, :T] = 1
+    scores = np.zeros((rows, T + pad))
+    scores[:, T - 1] = pair.reward[state]
+    return {"old_log_probs": old, "rollout_log_probs": roll, "response_mask": mask, "token_level_scores": scores,
+            "global_steps": np.array(1)}
+
+
 def default_cases(reference_rows: int = 200_000) -> list[Case]:
     """The table of docs/certification.md: enumerated small pairs (dense, heavy, flips; V = 2, T = 16), the
     i.i.d. pair at T = 16, 256, 1,024, and automata S = 16, V = 8 at T = 64 and 1,024 with a reference."""

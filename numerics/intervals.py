@@ -99,10 +99,11 @@ class Interval:
     method: str
     n: int
     flags: tuple = field(default=())
+    details: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {"estimate": self.estimate, "lower": self.lower, "upper": self.upper, "level": self.level,
-                "method": self.method, "n": self.n, "flags": list(self.flags)}
+                "method": self.method, "n": self.n, "flags": list(self.flags), **self.details}
 
 
 def betting_lower_bound(x, alpha: float, truncation: float = TRUNCATION) -> float:
@@ -209,6 +210,8 @@ def _few_rows_flag(n: int) -> tuple:
 
 def worst_case_error_interval(w, level: float = DEFAULT_LEVEL) -> Interval:
     """sup_{R∈[0,1]} |Error| = E_roll[W⁻] with a confidence interval at ``level`` (module docstring).
+    ``details``: the clip level c of the upper end and its term E[(W⁻)²]_upper/(4c) ("assumed_tail", the part
+    of the upper end that rests on the normal approximation).
 
     w [n]: W per row (numerics.martingale). A row whose W is NaN (M − 1 overflowed against an infinite u)
     or −inf is flagged: it counts as 0 for the lower end (W⁻ ≥ 0 is all that is known) and makes the
@@ -222,16 +225,18 @@ def worst_case_error_interval(w, level: float = DEFAULT_LEVEL) -> Interval:
     if not known.all():
         flags.append(f"{int((~known).sum())} row(s) with W not finite (overflow of Π_t ρ_t): estimate and upper end +inf")
     lower = betting_lower_bound(np.where(known, w_minus, 0.0), alpha / 2)
-    estimate, upper = math.inf, math.inf
+    estimate, upper, details = math.inf, math.inf, {}
     if known.all():
         estimate = float(w_minus.mean())
         with np.errstate(over="ignore"):
             second_upper = student_upper_bound(w_minus * w_minus, alpha / 4)
         share = alpha / 4 / len(CLIP_LEVELS)
         for c in CLIP_LEVELS:
-            upper = min(upper, bounded_upper_bound(w_minus, c, share) + second_upper / (4.0 * c))
+            bounded, tail = bounded_upper_bound(w_minus, c, share), second_upper / (4.0 * c)
+            if bounded + tail < upper:
+                upper, details = bounded + tail, {"clip_level": c, "assumed_tail": tail}
     method = WORST_CASE_METHOD.format(K=len(CLIP_LEVELS))
-    return Interval(estimate, lower, max(upper, lower), level, method, int(w.size), tuple(flags))
+    return Interval(estimate, lower, max(upper, lower), level, method, int(w.size), tuple(flags), details)
 
 
 def surrogate_lower_bound(reward, sum_u, alpha: float) -> tuple[float, float, float]:
