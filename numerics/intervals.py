@@ -28,9 +28,10 @@ Intervals (α = 1 − level, two-sided intervals split α/2 to each end):
     (a mass ε at 1/ε unseen in n rows moves a mean by 1). ASSUMPTION: E[(W⁻)²] ≤ mean((W⁻)²) +
     t_{n−1}·se((W⁻)²) (the Student-t upper bound, i.e. a normal approximation for that mean). W⁻ has no
     heavy tail of its own beyond that of Σ_t u_t (W⁻ ≤ (1 + Σ_t u_t)⁺ since M_T ≥ 0, THEORY §10), and
-    the assumption enters only through E[(W⁻)²]/(4c), a small part of the bound at the best c (an
-    E[(W⁻)²] twice its bound moves the upper end by that term). Union bound: α/4 to E[(W⁻)²], α/(4K) to
-    each of the K clip levels; the upper end is the smallest of the K sums.
+    the assumption enters only through E[(W⁻)²]/(4c), reported as ``assumed_tail`` with its ``clip_level``
+    (an E[(W⁻)²] twice its bound moves the upper end by that term; at the best c it can be half of the upper
+    end, e.g. 0.043 of 0.086 on the automaton dump of docs/certification.md). Union bound: α/4 to E[(W⁻)²],
+    α/(4K) to each of the K clip levels; the upper end is the smallest of the K sums.
   * lower end of L' — Student-t (normal approximation) on the control-variate terms (R_i − R̄)·S_i, as
     the simulator estimates L' (the O(1/n) bias of the estimated baseline R̄ is ignored). ASSUMPTION:
     the normal approximation for that mean (S has a heavy right tail when ρ does).
