@@ -35,7 +35,7 @@ import numpy as np
 from numerics.errors import TRMInputError
 from numerics.intervals import (DEFAULT_LEVEL, bounded_mean_interval, improvement_certificate,
                                 nonnegative_mean_interval, worst_case_error_interval)
-from numerics.martingale import sequence_brackets
+from numerics.martingale import transform_increment
 
 #: Log-spaced histogram bins for per-token statistics (values ≤ 1e-12 go to the first bin).
 HIST_EDGES = np.logspace(-12, 3, 61)
@@ -100,7 +100,7 @@ class SuiteAccumulator:
         R["x"].append(np.where(mask, x, 0.0).sum(-1))
         R["lr"].append(lr.sum(-1))
         with np.errstate(over="ignore", invalid="ignore"):
-            R["W"].append(sequence_brackets(lr.T)[0])          # W per row (THEORY §10), padded ℓ = 0
+            R["W"].append(transform_increment(lr.T, np.zeros(b)))   # W per row (THEORY §10), padded ℓ = 0
         with np.errstate(over="ignore", invalid="ignore"):
             R["chi_num"].append(np.where(mask, x * x, 0.0).sum(-1))
         R["max_k2"].append(np.where(mask, k2, -np.inf).max(-1, initial=-np.inf))
@@ -315,8 +315,8 @@ class SuiteAccumulator:
         for key, rows, what in (("kl_seq", kl_rows, "D_KL^seq = E_roll[Σ_t D_KL(c_t)]"),
                                 ("chi2_sum", chi2_rows, "Q = Σ_t E_roll[χ²(c_t)] (THEORY §11)"),
                                 ("tv_sum", tv_rows, "Σ_t D̄_t = E_roll[Σ_t D_TV(c_t)]")):
-            if np.isfinite(rows).all() and (rows >= 0).all():
-                out[key] = {**nonnegative_mean_interval(rows, level, what).to_json(), "what": what}
+            if np.isfinite(rows).all():      # each is ≥ 0 mathematically: a rounding below 0 is clipped
+                out[key] = {**nonnegative_mean_interval(np.maximum(rows, 0.0), level, what).to_json(), "what": what}
             else:
                 out[key] = {"available": False, "why": f"{what}: a row's value is not finite"}
         out["tv_seq"] = {**bounded_mean_interval(gap, 1.0, level).to_json(),
