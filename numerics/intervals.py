@@ -17,9 +17,11 @@ Intervals (α = 1 − level, two-sided intervals split α/2 to each end):
     predictable plug-in for a fixed n, σ̂² the running variance of the earlier rows; λ̃_1 = 0), is a
     nonnegative martingale with mean 1 at m = E[X] (only X ≥ 0 is used: every factor is ≥ ½), so by
     Markov's inequality P(K_n(E X) ≥ 1/α) ≤ α. K_n is non-increasing in m, so {m : K_n(m) < 1/α} = [L, ∞)
-    and L (the root of log K_n(m) = log(1/α) by Brent's method, returned on its safe side) is a lower confidence bound. Valid
-    for every distribution on [0, ∞): nothing about the tail is assumed. Rows are taken in a seeded
-    random order (seed 0), so a dump sorted by length or reward does not bias the bets.
+    and L (the root of log K_n(m) = log(1/α) by Brent's method, returned on its safe side) is a lower
+    confidence bound. Valid for every distribution on [0, ∞): nothing about the tail is assumed. Rows are
+    taken in a seeded random order (seed 0), so a dump sorted by length or reward does not bias the bets;
+    values are divided by their maximum for the arithmetic only (the bets min(λ̃_i, ½/m) in the original
+    units do not depend on it).
   * upper end of E[min(X, c)] for X ≥ 0 — the same bound on c − min(X, c) ∈ [0, c]: distribution-free.
   * upper end of E[W⁻] — for every c > 0, (w − c)⁺ ≤ w²/(4c) for w ≥ 0 (since (w − 2c)² ≥ 0), so
         E[W⁻] = E[min(W⁻, c)] + E[(W⁻ − c)⁺] ≤ E[min(W⁻, c)] + E[(W⁻)²] / (4c).
