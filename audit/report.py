@@ -155,6 +155,34 @@ def _f(v):
     return str(v)
 
 
+def _certified_markdown(su) -> list[str]:
+    """sup_R|Error| with its interval, the certificate and the bounds from means, each with its level."""
+    w, c, fm = su["worst_case_error"], su["certificate"], su["bounds"].get("from_means", {})
+    lines = ["### With a confidence level", ""]
+    if w.get("available") is False:
+        lines += [f"No interval for sup_R|Error|: {w['why']}.", ""]
+    else:
+        lines += [f"sup_R|Error| = E_roll[W⁻] = {_f(w['estimate'])}, {w['level']:g} interval "
+                  f"[{_f(w['lower'])}, {_f(w['upper'])}] over {w['n']} rows.", "", f"Method: {w['method']}", ""]
+        lines += [f"- flag: {f}" for f in w["flags"]] + ([""] if w["flags"] else [])
+    if c.get("available") is False:
+        lines += [f"No certificate: {c['why']}.", ""]
+    else:
+        lines += [f"**Certificate at level {c['level']:g}: J(π_θ) − J(π_roll) ≥ {_f(c['surrogate_lower'])} − "
+                  f"{_f(c['worst_case_upper'])} = {_f(c['improvement_lower'])}: "
+                  + ("certified to improve" if c["holds"] else "not certified") + ".**", "", f"Method: {c['method']}", ""]
+    if fm.get("available") is not False and fm:
+        lines += [f"Bound inputs that are means ({fm['source']}), level {fm['level']:g}:", "",
+                  "| quantity | estimate | lower | upper |", "|---|---|---|---|"]
+        lines += [f"| {fm[k]['what']} | {_f(fm[k]['estimate'])} | {_f(fm[k]['lower'])} | {_f(fm[k]['upper'])} |"
+                  for k in ("kl_seq", "tv_seq", "chi2_sum", "tv_sum") if "estimate" in fm.get(k, {})]
+        if "linear_bound" in fm:
+            lines += ["", f"Linear bound at the upper end of Σ_t D̄_t: {_f(fm['linear_bound']['paper'])} (paper), "
+                          f"{_f(fm['linear_bound']['sharp'])} (sharp); {fm['linear_bound']['reading']}."]
+        lines.append("")
+    return lines
+
+
 def _markdown(payload, steps, figs) -> str:
     step = steps[-1]
     su = step["suite"]
@@ -222,8 +250,10 @@ def _markdown(payload, steps, figs) -> str:
     if "surrogate" in su:
         sg = su["surrogate"]
         lines += [f"Surrogate L̂' = {_f(sg['estimate']['mean'])} ± {_f(sg['estimate']['se'])}"
-                  + (f"; certificate L̂' > B̂* (paper): {'yes' if sg.get('certificate_paper') else 'no'}"
-                     if "certificate_paper" in sg else " (scores outside [0, 1]: no certificate)") + ".", ""]
+                  + (f"; plug-in comparison L̂' > B̂* (paper, no confidence level): "
+                     f"{'yes' if sg.get('plugin_certificate_paper') else 'no'}"
+                     if "plugin_certificate_paper" in sg else " (scores outside [0, 1]: no certificate)") + ".", ""]
+    lines += _certified_markdown(su)
     if step["notes"]:
         lines += ["## Notes", ""] + [f"- {n}" for n in step["notes"]] + [""]
     return "\n".join(lines)

@@ -22,6 +22,7 @@ from audit.rules import RuleCounts
 from audit.suite import SuiteAccumulator
 from audit.token_stats import TokenStats
 from numerics.errors import TRMInputError
+from numerics.intervals import DEFAULT_LEVEL, check_level
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class AuditConfig:
     slime_veto: float | None = None
     criteria: tuple = ()
     budget: float = 0.1
+    level: float = DEFAULT_LEVEL
     keys: tuple = ()                 # (role, key) pairs
     all_valid: bool = False
     memory: int = DEFAULT_MEMORY
@@ -75,6 +77,7 @@ def plan(config: AuditConfig) -> Plan:
     crits = [suite_criteria.parse_criterion(text) for text in config.criteria]
     if not (isinstance(config.budget, (int, float)) and math.isfinite(config.budget) and config.budget > 0):
         raise TRMInputError(f"--budget {config.budget!r}: the error budget must be a positive number")
+    check_level(config.level, "--level")
     return Plan(config, specs, crits, notes)
 
 
@@ -156,7 +159,7 @@ def audit_file(path, config: AuditConfig | Plan, mask_out: str | None = None, pr
             "tokens": int(tokens), "keys": info.keys, "distributions": info.distributions,
             "metrics": {k: v for run in runs.values() for k, v in run.metrics().items()},
             "criteria": criteria,
-            "suite": suite.result(cfg.budget),
+            "suite": suite.result(cfg.budget, cfg.level),
             "notes": list(pl.notes) + list(info.notes),
         }
         result["suite"]["docs_vs_code"] = []
@@ -203,6 +206,9 @@ def trends(steps: list[dict]) -> dict:
     out["suite/k3_max"] = [s["suite"]["sampled_maxima"]["k3_max"] for s in steps]
     out["suite/B*_paper"] = [s["suite"]["bounds"]["paper"]["unified"] for s in steps]
     out["suite/B*_sharp"] = [s["suite"]["bounds"]["sharp"]["unified"] for s in steps]
+    for end in ("estimate", "lower", "upper"):
+        out[f"suite/worst_case_error_{end}"] = [s["suite"]["worst_case_error"].get(end) for s in steps]
+    out["suite/certified_improvement_lower"] = [s["suite"]["certificate"].get("improvement_lower") for s in steps]
     for label in steps[0]["criteria"]:
         if all(label in s["criteria"] for s in steps):
             out[f"acceptance/{label}"] = [1.0 - s["criteria"][label]["seq_masked_fraction"] for s in steps]

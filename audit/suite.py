@@ -12,6 +12,14 @@ Per sequence i with n_i valid tokens, ℓ_t = log π_θ(y_t) − log π_roll(y_t
                                a finished row counts 0 (after its end both policies emit padding alike)
 A row that has ended is read as continuing with zero divergence, so the bounds are evaluated at
 T = the longest row, with D̄_t over all B rows.
+
+With a confidence level (numerics.intervals; rows i.i.d., π_θ ≪ π_roll):
+    worst_case_error           sup_{R∈[0,1]} |Error| = E_roll[W⁻], W per row through the martingale
+                               transform (numerics.martingale), with its interval
+    certificate                J(π_θ) − J(π_roll) ≥ L'_lower − sup_R|Error|_upper (scores in [0, 1])
+    bounds.from_means          the inputs that are means, with intervals: D_KL^seq, D_TV^seq = E[(1 − M_T)⁺],
+                               Q = Σ_t E[χ²(c_t)], Σ_t D̄_t, and the linear bound C·Σ_t D̄_t at the upper end
+                               of Σ_t D̄_t (the only bound of THEORY §5 whose inputs are all means)
 Sampled maxima: max_t k2 and max_t k3 over the batch are NOT bounds on δ = max_c D_KL(c): each k3 is an
 unbiased but noisy estimate of its own context's KL, so their maximum can sit above or below δ. With
 distributions in the dump, the maximum exact D_KL over the sampled contexts is a lower estimate of δ
@@ -23,6 +31,11 @@ import math
 from functools import lru_cache
 
 import numpy as np
+
+from numerics.errors import TRMInputError
+from numerics.intervals import (DEFAULT_LEVEL, bounded_mean_interval, improvement_certificate,
+                                nonnegative_mean_interval, worst_case_error_interval)
+from numerics.martingale import transform_increment
 
 #: Log-spaced histogram bins for per-token statistics (values ≤ 1e-12 go to the first bin).
 HIST_EDGES = np.logspace(-12, 3, 61)
@@ -60,7 +73,8 @@ class SuiteAccumulator:
     def __init__(self, length: int):
         self.L = length
         self.rows = {k: [] for k in ("n", "k1", "k3", "x", "lr", "chi_num", "max_k2", "max_k3", "abs_x",
-                                     "kl_exact", "max_kl", "max_tv", "max_chi2", "reward", "advantage")}
+                                     "kl_exact", "max_kl", "max_tv", "max_chi2", "reward", "advantage", "W",
+                                     "tv_exact", "chi2_exact")}
         self.pos_tv_sampled = np.zeros(length)
         self.pos_count = np.zeros(length)
         self.pos_tv_exact = np.zeros(length)
@@ -86,6 +100,8 @@ class SuiteAccumulator:
         R["x"].append(np.where(mask, x, 0.0).sum(-1))
         R["lr"].append(lr.sum(-1))
         with np.errstate(over="ignore", invalid="ignore"):
+            R["W"].append(transform_increment(lr.T, np.zeros(b)))   # W per row (THEORY §10), padded ℓ = 0
+        with np.errstate(over="ignore", invalid="ignore"):
             R["chi_num"].append(np.where(mask, x * x, 0.0).sum(-1))
         R["max_k2"].append(np.where(mask, k2, -np.inf).max(-1, initial=-np.inf))
         R["max_k3"].append(np.where(mask, k3, -np.inf).max(-1, initial=-np.inf))
@@ -106,6 +122,9 @@ class SuiteAccumulator:
             self.exact_kind = exact["kind"]
             kl, tv, chi2 = exact["kl"], exact["tv"], exact["chi2"]
             R["kl_exact"].append(np.where(mask, kl, 0.0).sum(-1))
+            R["tv_exact"].append(np.where(mask, tv, 0.0).sum(-1))
+            with np.errstate(invalid="ignore"):
+                R["chi2_exact"].append(np.where(mask, chi2, 0.0).sum(-1))
             R["max_kl"].append(np.where(mask, kl, -np.inf).max(-1, initial=-np.inf))
             R["max_tv"].append(np.where(mask, tv, -np.inf).max(-1, initial=-np.inf))
             R["max_chi2"].append(np.where(mask, chi2, -np.inf).max(-1, initial=-np.inf))
@@ -124,7 +143,7 @@ class SuiteAccumulator:
     def column(self, key: str) -> np.ndarray:
         return np.concatenate(self.rows[key]) if self.rows[key] else np.zeros(0)
 
-    def result(self, budget: float = 0.1) -> dict:
+    def result(self, budget: float = 0.1, level: float = DEFAULT_LEVEL) -> dict:
         n = self.column("n")
         B = n.size
         T = int(n.max())
@@ -165,9 +184,11 @@ class SuiteAccumulator:
         out["kl_pos_mean"] = self.pos_kl_exact[:T] / B if exact else None
         out["bounds"] = self._bounds(out, est, T, exact, budget)
         out["threshold"] = self._thresholds(out, budget)
+        out["bounds"]["from_means"] = self._from_means(level, exact)
         reward = self.column("reward")
         if reward.size == B and B > 1:
             out["surrogate"] = self._surrogate(reward, out["bounds"])
+        out["worst_case_error"], out["certificate"] = self._certified(reward if reward.size == B else None, level)
         out["histograms"] = {"edges": HIST_EDGES.tolist(), **{k: v.tolist() for k, v in self.hist.items()}}
         return out
 
@@ -201,6 +222,11 @@ class SuiteAccumulator:
         result["chi2"] = chi2 if chi2 is not None else {
             "available": False, "why": "needs the per-context χ² (full or top-k distributions in the dump)"}
         best = min(result["paper"]["unified"], result["sharp"]["unified"])
+        result["reading"] = ("plug-in: point estimates with no confidence level. δ̂, ε̂ (and χ̂²_max) are maxima over the "
+                             "sampled contexts, lower estimates of maxima over all reachable contexts; an upper "
+                             "confidence bound on a maximum needs an assumption about the contexts never sampled, "
+                             "which the suite does not make. bounds.from_means has the inputs that are means, with "
+                             "intervals, and the one bound built from means alone (linear)")
         result["verdict"] = {
             "vacuous": bool(result["paper"]["unified"] >= 1.0),
             "vacuous_sharp": bool(result["sharp"]["unified"] >= 1.0),
@@ -247,9 +273,64 @@ class SuiteAccumulator:
         res = {"estimate": s, "reward_in_unit_interval": in_range,
                "reading": "L̂' = mean((R − R̄) Σ_t (ρ_t − 1)) with R the row's score (baseline control variate)"}
         if in_range and s["mean"] is not None:
-            res["certificate_paper"] = bool(s["mean"] > bounds["paper"]["unified"])
-            res["certificate_sharp"] = bool(s["mean"] > bounds["sharp"]["unified"])
+            res["plugin_certificate_paper"] = bool(s["mean"] > bounds["paper"]["unified"])
+            res["plugin_certificate_sharp"] = bool(s["mean"] > bounds["sharp"]["unified"])
+            res["plugin_reading"] = ("plug-in: L̂' > B̂* compares point estimates (B̂* from sampled maxima, lower "
+                                     "estimates of δ and ε); no confidence level. The certificate with a level is "
+                                     "suite.certificate")
         return res
+
+    def _certified(self, reward, level):
+        """(worst_case_error, certificate): intervals at ``level``, or {"available": False, "why"} where the
+        batch cannot give them (one row; scores missing or outside [0, 1])."""
+        W, S = self.column("W"), self.column("x")
+        try:
+            worst = worst_case_error_interval(W, level)
+        except TRMInputError as exc:
+            why = {"available": False, "why": str(exc)}
+            return why, why
+        if reward is None:
+            return worst.to_json(), {"available": False, "why": "no scores in the dump (the certificate needs R ∈ [0, 1])"}
+        if not np.all((reward >= 0) & (reward <= 1)):
+            return worst.to_json(), {"available": False, "why": "scores outside [0, 1]: sup_R|Error| is over R ∈ [0, 1]"}
+        return worst.to_json(), improvement_certificate(reward, S, W, level, worst=worst)
+
+    def _from_means(self, level, exact):
+        """The bound inputs that are means over rows, each with an interval at ``level``; the linear bound
+        C·Σ_t D̄_t at the upper end of Σ_t D̄_t. Maxima over contexts (δ, ε, χ²_max) are not here: the sample
+        gives lower estimates of them, and an upper confidence bound on a maximum needs assumptions about the
+        contexts never sampled, which the suite does not make."""
+        from numerics.bounds import BoundInputs, evaluate_bounds
+
+        n = self.column("n")
+        if n.size < 2:
+            return {"available": False, "why": f"{n.size} row: an interval needs at least 2 rows"}
+        with np.errstate(over="ignore", invalid="ignore"):
+            tv_rows = self.column("tv_exact") if exact else 0.5 * self.column("abs_x")
+            chi2_rows = self.column("chi2_exact") if exact else self.column("chi_num")
+            kl_rows = self.column("kl_exact") if exact else self.column("k3")
+            gap = np.maximum(-np.expm1(self.column("lr")), 0.0)              # (1 − M_T)⁺ ∈ [0, 1]
+        source = "exact per-context divergences" if exact else "sampled tokens (k3; ½|ρ − 1|; (ρ − 1)²)"
+        out = {"level": level, "source": source}
+        for key, rows, what in (("kl_seq", kl_rows, "D_KL^seq = E_roll[Σ_t D_KL(c_t)]"),
+                                ("chi2_sum", chi2_rows, "Q = Σ_t E_roll[χ²(c_t)] (THEORY §11)"),
+                                ("tv_sum", tv_rows, "Σ_t D̄_t = E_roll[Σ_t D_TV(c_t)]")):
+            if np.isfinite(rows).all():      # each is ≥ 0 mathematically: a rounding below 0 is clipped
+                out[key] = {**nonnegative_mean_interval(np.maximum(rows, 0.0), level, what).to_json(), "what": what}
+            else:
+                out[key] = {"available": False, "why": f"{what}: a row's value is not finite"}
+        out["tv_seq"] = {**bounded_mean_interval(gap, 1.0, level).to_json(),
+                         "what": "D_TV^seq = E_roll[(1 − Π_t ρ_t)⁺] (E_roll[Π_t ρ_t] = 1 when π_θ ≪ π_roll)"}
+        if out["tv_sum"].get("upper") is not None and np.isfinite(out["tv_sum"]["upper"]):
+            T = max(1, int(n.max()))
+            upper = out["tv_sum"]["upper"]
+            # the linear bound depends on the D̄_t only through their sum: evaluated from proofs/ on a flat profile
+            flat = BoundInputs(T, 0.0, 0.0, 0.0, 0.0, np.full(T, upper / T))
+            out["linear_bound"] = {"paper": evaluate_bounds(flat, "paper")["linear"],
+                                   "sharp": evaluate_bounds(flat, "sharp")["linear"], "level": level,
+                                   "reading": "an upper confidence bound on sup_R|Error| at the stated level (one-sided, "
+                                              "α/2): the linear bound C·Σ_t D̄_t (THEORY §5) at the upper end of Σ_t D̄_t"}
+        return out
 
 
 @lru_cache(maxsize=None)

@@ -13,7 +13,8 @@ are read.
 
 Worst case over rewards (THEORY §10): per sequence, W = Π_t ρ_t − 1 − Σ_t (ρ_t − 1) is accumulated
 through its martingale transform, W += (M_{t−1} − 1)·u_t with u_t = expm1(ℓ_t) and M_{t−1} − 1 =
-expm1 of the running log-sum of ℓ (unclamped), so no term of order 1 cancels; sup_R |Error| = E[W⁻].
+expm1 of the running log-sum of ℓ (unclamped), so no term of order 1 cancels; sup_R |Error| = E[W⁻]
+(the one definition, :func:`numerics.martingale.transform_increment`).
 Families that pass the exact per-context χ²(θ ‖ roll) (``chi2=`` in :meth:`RunningStats.update`)
 also get its per-position means, its sampled maximum and the criterion trm_chi2.
 
@@ -32,6 +33,7 @@ import torch
 from gpu_sim.criteria import LOG_RATIO_CLAMP, Criterion, check_not_mixed
 from numerics.bounds import length_neutral_weights
 from numerics.errors import TRMInputError
+from numerics.martingale import transform_increment
 
 
 #: The per-sequence statistics of a chunk, one column each of ``RunningStats.acc`` [B, K] (float64), so that
@@ -219,10 +221,7 @@ class RunningStats:
         with ``w_fed`` the caller has already advanced W (token by token, from M − 1 kept alongside)."""
         s = self.s
         if not w_fed:
-            prev = torch.cat([torch.zeros_like(log_ratio[:1]), torch.cumsum(log_ratio[:-1], 0)]) + s["sum_lr_raw"]
-            u = torch.expm1(log_ratio)
-            step = torch.expm1(prev) * u
-            s["W"] += torch.where(u == 0, torch.zeros_like(step), step).sum(0)
+            s["W"] += transform_increment(log_ratio, s["sum_lr_raw"])
         if self.has_chi2 is None:
             self.has_chi2 = chi2 is not None
         if chi2 is None:

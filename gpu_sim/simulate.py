@@ -17,6 +17,11 @@ Estimators (each an :class:`gpu_sim.stats.Estimate`, i.e. mean, standard error, 
                     (χ²_seq, growing like exp(T χ²)) and under-reports its standard error when the tail
                     of Π_t ρ_t is never sampled; reported for comparison
     second_moment   E_roll[W²] as the mean of W² (heavy-tailed like Π_t ρ_t; plug-in for B_χ²-exact)
+    worst_case_error_interval  sup_R|Error| with a confidence interval at ``config.level``
+                    (numerics.intervals.worst_case_error_interval: distribution-free lower end; upper end
+                    under a stated normal approximation for mean((Σ_t u_t)²))
+    certificate     J(π_θ) − J(π_roll) ≥ L'_lower − sup_R|Error|_upper at ``config.level``
+                    (numerics.intervals.improvement_certificate)
     chi2_tok_max_sampled  the largest exact χ²(θ ‖ roll) over sampled contexts (families that pass χ²)
 The control-variate coefficient b is estimated from the same samples (bias O(1/n), far below the
 standard error). Bounds are evaluated on the estimated inputs ("plug-in"): δ̂ and ε̂ are lower
@@ -46,6 +51,7 @@ from gpu_sim.support import BIASED, INFINITE, SupportFacts, assess, finite_state
 from numerics.bounds import BoundInputs, evaluate_bounds, pinsker_cap
 from numerics.chi2_bounds import Chi2Inputs, evaluate_chi2_bounds
 from numerics.errors import TRMInputError
+from numerics.intervals import DEFAULT_LEVEL, check_level, improvement_certificate, worst_case_error_interval
 
 VARIANCE_REDUCTION = ("objective gap: common random numbers (per-step maximal coupling of the roll and θ chains); "
                       "surrogate: baseline control variate b = sample mean of R; KL quantities: exact per-context "
@@ -71,8 +77,10 @@ class SimulationConfig:
     criteria: tuple[str, ...] = ()
     reference_delta: float = 0.05
     checkpoints: tuple[int, ...] | None = None
+    level: float = DEFAULT_LEVEL
 
     def __post_init__(self):
+        check_level(self.level, "level")
         for name in ("T", "samples", "chunk", "block"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -107,6 +115,8 @@ class SimulationResult:
     bounds_apply: bool = True
     chi2_tok_max_sampled: float | None = None
     chi2_pos_mean: np.ndarray | None = None
+    worst_case_interval: dict | None = None
+    certificate: dict | None = None
 
     @property
     def variance_reduction(self) -> str:
@@ -140,7 +150,9 @@ class SimulationResult:
             "chi2_tok_max_sampled": self.chi2_tok_max_sampled,
             "chi2_pos_mean": None if self.chi2_pos_mean is None else [float(v) for v in self.chi2_pos_mean],
             "worst_case_error_is": "sup over rewards R ∈ [0, 1] of |Error| = E_roll[W⁻], estimated by the mean of "
-                                   "W⁻ (variance linear in T); half_mean_abs_W is the naive ½·mean|W|",
+                                   "W⁻ (variance linear in T); half_mean_abs_W is the naive ½·mean|W|; "
+                                   "worst_case_error_interval adds a confidence interval at a stated level",
+            "worst_case_error_interval": self.worst_case_interval, "certificate": self.certificate,
         })
         return out
 
@@ -217,10 +229,26 @@ def simulate(family, config: SimulationConfig, device: torch.device, exact: dict
               "per_sequence_result_bytes": 6 * 8 * n, "peak_device_bytes": peak_memory_bytes(device)}
     if not bounds_apply:
         bounds["applies"] = False
+    interval, certificate = _certified(R, S, W, config.level, facts)
     return SimulationResult(estimates, delta_hat, eps_hat, tv_pos, kl_pos, running.acceptance(), bounds, exact,
                             str(device), seconds, memory, config, notes, status, facts, bounds_apply,
                             chi2_tok_max_sampled=chi2_hat,
-                            chi2_pos_mean=(running.pos_chi2 / n).cpu().numpy() if running.has_chi2 else None)
+                            chi2_pos_mean=(running.pos_chi2 / n).cpu().numpy() if running.has_chi2 else None,
+                            worst_case_interval=interval, certificate=certificate)
+
+
+def _certified(R: torch.Tensor, S: torch.Tensor, W: torch.Tensor, level: float, facts: SupportFacts):
+    """(worst-case interval, certificate) as JSON-ready dicts; both None when π_θ has mass off π_roll's
+    support (E[W⁻] is then not sup_R|Error| and no bound on |Error| applies); the certificate also None when a
+    reward leaves [0, 1]."""
+    if facts.theta_off_roll:
+        return None, None
+    r, s, w = (v.to(torch.float64).cpu().numpy() for v in (R, S, W))
+    interval = worst_case_error_interval(w, level)
+    certificate = None
+    if np.all((r >= 0) & (r <= 1)):
+        certificate = improvement_certificate(r, s, w, level, worst=interval)
+    return interval.to_json(), certificate
 
 
 def _plugin_chi2_bounds(T: int, chi2_hat: float, second_moment_hat: float) -> dict:

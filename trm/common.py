@@ -108,6 +108,20 @@ def float_range(minimum: float | None = None, maximum: float | None = None, *, a
     return parse
 
 
+def confidence_level(text: str) -> float:
+    """An argparse type: a confidence level strictly between 0 and 1 (numerics.intervals.check_level)."""
+    from numerics.intervals import check_level
+
+    try:
+        return check_level(float(text.strip()))
+    except (ValueError, AttributeError):
+        raise argparse.ArgumentTypeError(f"{_show(text)}: a confidence level must be a number strictly between 0 "
+                                         "and 1, e.g. 0.95") from None
+
+
+confidence_level.__name__ = "level"
+
+
 #: An integer ≥ 1 (sizes without a cap of their own; memory and time estimates guard them).
 positive_int = int_range(1)
 #: An integer ≥ 0.

@@ -9,7 +9,9 @@ error of the estimates). Two bounds:
   χ²     B_χ²-max = ½ sqrt((1 + χ²_max)^T − 1 − T χ²_max) (THEORY §10, this suite's own family, not
          the paper's), χ̂²_max the max token χ²(θ‖roll) over the batch's contexts, evaluated from
          proofs.second_moment.chi2_bound_expr("chi2_max") (its sum lambdified term by term).
-The plug-in maxima are over sampled contexts only, so both are estimates of the bounds, not bounds.
+The plug-in maxima are over sampled contexts only, so both are estimates of the bounds, not bounds, and
+L̂' > B̂ has no confidence level (logged as ``plugin_certificate``). The certificate with a stated level is
+numerics.intervals.improvement_certificate, computed per step by gpu_sim.training.loop.
 """
 from __future__ import annotations
 

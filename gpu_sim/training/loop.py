@@ -29,7 +29,15 @@ Logged per step from the batch before its update (KL always roll ‖ θ; χ² is
   kept               share of sequences the run's own objective keeps (1 for token IS and PPO)
 After the update: ``surrogate`` L̂' = mean_i (R_i − R̄) Σ_t (ρ_it − 1), the plug-in bounds ``bound``
 (B̂*, paper family) and ``bound_chi2`` (B_χ²-max, THEORY §10), and whether L̂' exceeds each
-(``certificate``, ``certificate_chi2``). ``val_reward`` is the engine's mean reward on fixed
+(``plugin_certificate``, ``plugin_certificate_chi2``: point estimates, no confidence level). The
+certificate with a level (numerics.intervals.improvement_certificate, ``cfg.level``): J(π_θ) − J(π_roll) ≥
+L'_lower − sup_R|Error|_upper, π_θ the updated trainer and π_roll the engine that sampled the step, logged
+as ``certificate/holds``, ``certificate/improvement_lower``, ``certificate/surrogate_lower``,
+``certificate/worst_case_upper`` and ``certificate/worst_case`` (the point estimate of sup_R|Error|). Its rows
+are ``cfg.certify_rows`` held-out sequences per run and step, drawn from the same engine with their own
+generator (so the training itself is the same with or without them) and never used for the update; with
+``certify_rows = 0`` it falls back to the training batch, whose rows chose θ, so the stated level does not
+hold there (``certificate_rows`` says which). ``val_reward`` is the engine's mean reward on fixed
 validation prompts and noise (shared by all runs and steps), every ``val_every`` steps and before
 the first. Nothing syncs with the host until the run ends.
 """
@@ -52,6 +60,8 @@ from gpu_sim.training.objectives import CHI2_OBJECTIVE, criterion_known, parse_o
 from gpu_sim.training.precision import Arithmetic
 from gpu_sim.training.task import SuccessorTask
 from numerics.errors import TRMInputError
+from numerics.intervals import DEFAULT_LEVEL, check_level, improvement_certificate
+from numerics.martingale import sequence_brackets
 
 LOGGED_CRITERIA = ("trm_max:0.05", "trm_avg:0.001", "trm_max:0.1", "trm_avg:0.002", "trm_max:0.1,trm_avg:0.002",
                    "seq_max_k2:0.05", "seq_mean_k3:0.001")
@@ -59,6 +69,8 @@ LOGGED_CRITERIA += (CHI2_OBJECTIVE,) if criterion_known(CHI2_OBJECTIVE) else ()
 STEP_METRICS = ("log_ppl_diff", "log_ppl_abs_diff", "batch_log_ppl_gap", "kl", "k3_kl", "kl_max", "kl_mean", "tv_max",
                 "chi2_max", "entropy", "logit_rms", "logit_err", "route_flips", "train_reward", "kept", "surrogate")
 PRETRAIN_LENGTH = 64            # teacher sequences for pretraining (the policy sees a window only)
+HELD_OUT_SEED = 7919            # offset of the held-out rows' generators from the run seeds
+CERTIFICATE_KEYS = ("holds", "improvement_lower", "surrogate_lower", "worst_case_upper", "worst_case")
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,8 @@ class TrainConfig:
     validation: int = 32
     val_every: int = 1
     device: str = "cpu"
+    certify_rows: int = 0
+    level: float = DEFAULT_LEVEL
 
     def __post_init__(self):
         if not self.objectives:
@@ -91,6 +105,11 @@ class TrainConfig:
         for name in ("T", "prompts", "group", "steps", "updates", "validation", "val_every"):
             if getattr(self, name) < 1:
                 raise TRMInputError(f"{name} = {getattr(self, name)}: must be at least 1")
+        if isinstance(self.certify_rows, bool) or not isinstance(self.certify_rows, int) or self.certify_rows < 0 \
+                or self.certify_rows == 1:
+            raise TRMInputError(f"certify_rows = {self.certify_rows!r}: 0 (certify on the training batch) or at "
+                                "least 2 held-out rows (an interval needs 2)")
+        check_level(self.level, "level")
         if self.pretrain_steps < 0:
             raise TRMInputError(f"pretrain_steps = {self.pretrain_steps}: must be non-negative")
         if self.group < 2:
@@ -250,7 +269,8 @@ def run_training(cfg: TrainConfig, progress=None) -> dict:
         tokens, _, _ = sample(weights, val_prompts, val_gumbel, shape, engine.main, engine.router)
         return task.reward(tokens).mean(dim=1)
 
-    log, cert_inputs = _StepLog(cfg.steps), _StepLog(cfg.steps)
+    log, cert_inputs, cert_rows = _StepLog(cfg.steps), _StepLog(cfg.steps), _StepLog(cfg.steps)
+    held_generators = [torch.Generator(device=device).manual_seed(s + HELD_OUT_SEED) for s in cfg.seeds]
     val_steps = [0] + [k for k in range(1, cfg.steps + 1) if k % cfg.val_every == 0]
     val = _StepLog(len(val_steps))
     val.put("val_reward", 0, validate())
@@ -266,6 +286,8 @@ def run_training(cfg: TrainConfig, progress=None) -> dict:
         grouped = reward.view(R, cfg.prompts, cfg.group)
         adv = ((grouped - grouped.mean(-1, keepdim=True)) / (grouped.std(-1, keepdim=True) + 1e-6)).view(R, B)
         lp_tok = logp_roll.gather(-1, y[..., None]).squeeze(-1)                     # [R, B, T]
+        if cfg.certify_rows:          # drawn before the update: the engine's weights may share storage with θ
+            held = _held_out_rows(cfg, roll_weights, held_generators, seed_of_run)
         ctx = contexts(tokens, shape.window)
         for update in range(cfg.updates):
             logits, chosen = forward(params, ctx, shape, trainer, trainer)
@@ -283,8 +305,17 @@ def run_training(cfg: TrainConfig, progress=None) -> dict:
         with torch.no_grad():
             logits, _ = forward(params, ctx, shape, trainer, trainer)
             lq = torch.log_softmax(logits, dim=-1).view(R, B, T, V)
-            x = torch.expm1(lq.gather(-1, y[..., None]).squeeze(-1).double() - lp_tok.double())
+            log_ratio = lq.gather(-1, y[..., None]).squeeze(-1).double() - lp_tok.double()
+            x = torch.expm1(log_ratio)
             log.put("surrogate", step, ((reward - reward.mean(-1, keepdim=True)).double() * x.sum(-1)).mean(-1))
+            if cfg.certify_rows:
+                reward_c, log_ratio = _held_out_ratios(cfg, params, held, shape, task, trainer)
+            else:
+                reward_c = reward
+            W_rows, S_rows = sequence_brackets(log_ratio.movedim(-1, 0))      # [R, N] each (THEORY §10)
+            cert_rows.put("W", step, W_rows)
+            cert_rows.put("S", step, S_rows)
+            cert_rows.put("R", step, reward_c.double())
             div = context_divergences(logp_roll, lq)
             kl, tv, chi2 = div.kl, div.tv, div.chi2
             cert_inputs.put("kl_max", step, kl.flatten(1).max(-1).values)
@@ -301,10 +332,55 @@ def run_training(cfg: TrainConfig, progress=None) -> dict:
     out["bound"] = np.array([[paper_bound(T, c["kl_max"][r, k], c["tv_max"][r, k], c["kl_seq"][r, k],
                                           c["tv_pos_mean"][r, k]) for k in range(cfg.steps)] for r in range(R)])
     out["bound_chi2"] = chi2_max_bound(T, c["chi2_max"])
-    out["certificate"] = (out["surrogate"] > out["bound"]).astype(np.float64)
-    out["certificate_chi2"] = (out["surrogate"] > out["bound_chi2"]).astype(np.float64)
+    out["plugin_certificate"] = (out["surrogate"] > out["bound"]).astype(np.float64)
+    out["plugin_certificate_chi2"] = (out["surrogate"] > out["bound_chi2"]).astype(np.float64)
+    out.update(_certificates(cert_rows.numpy(), cfg.level))
+    out["certificate_rows"] = np.array("held-out" if cfg.certify_rows else "training batch (not independent of θ)")
     out["val_reward"] = val.numpy()["val_reward"]
     out["val_steps"] = np.asarray(val_steps)
     out["objective"] = np.array([o for o, _ in runs])
     out["seed"] = np.array([s for _, s in runs])
+    return out
+
+
+def _held_out_rows(cfg: TrainConfig, roll_weights: dict, generators: list,
+                   seed_of_run: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``cfg.certify_rows`` fresh sequences per run from the step's rollout engine (prompts and Gumbel noise
+    from the seed's held-out generator), drawn before the update: (tokens [R, N, T+1], log π_roll at the
+    sampled tokens [R, N, T])."""
+    shape, T, V, N = cfg.shape, cfg.T, cfg.shape.vocab, cfg.certify_rows
+    device = seed_of_run.device
+    prompts = torch.stack([torch.randint(0, V, (N,), generator=g, device=device) for g in generators])
+    uniforms = torch.stack([torch.rand(T, N, V, generator=g, device=device) for g in generators])
+    tokens, logp_roll, _ = sample(roll_weights, prompts[seed_of_run], _gumbel(uniforms)[seed_of_run], shape,
+                                  cfg.engine.main, cfg.engine.router)
+    return tokens, logp_roll.gather(-1, tokens[..., 1:, None]).squeeze(-1)
+
+
+def _held_out_ratios(cfg: TrainConfig, params: dict, held: tuple, shape: PolicyShape, task: SuccessorTask,
+                     trainer: Arithmetic) -> tuple[torch.Tensor, torch.Tensor]:
+    """(rewards [R, N], ℓ = log π_θ − log π_roll at the held-out rows' tokens [R, N, T] float64, π_θ the
+    updated trainer)."""
+    tokens, lp = held
+    R, N, T = lp.shape
+    logits, _ = forward(params, contexts(tokens, shape.window), shape, trainer, trainer)
+    lq = torch.log_softmax(logits, dim=-1).view(R, N, T, shape.vocab).gather(-1, tokens[..., 1:, None]).squeeze(-1)
+    return task.reward(tokens), lq.double() - lp.double()
+
+
+def _certificates(rows: dict[str, np.ndarray], level: float) -> dict[str, np.ndarray]:
+    """Per run and step, the certificate of :func:`numerics.intervals.improvement_certificate` from the rows'
+    rewards, Σ_t u_t and W ([R, steps, N] each): {"certificate/<field>": [R, steps]} plus its level and method."""
+    R, steps, _ = rows["W"].shape
+    out = {f"certificate/{key}": np.zeros((R, steps)) for key in CERTIFICATE_KEYS}
+    method = ""
+    for r in range(R):
+        for k in range(steps):
+            cert = improvement_certificate(rows["R"][r, k], rows["S"][r, k], rows["W"][r, k], level)
+            for key in CERTIFICATE_KEYS[:-1]:
+                out[f"certificate/{key}"][r, k] = float(cert[key])
+            out["certificate/worst_case"][r, k] = float(np.maximum(-rows["W"][r, k], 0.0).mean())
+            method = cert["method"]
+    out["certificate_level"] = np.array(level)
+    out["certificate_method"] = np.array(method)
     return out

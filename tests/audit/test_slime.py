@@ -195,7 +195,7 @@ def test_slimes_train_dump_audits_without_flags(capsys, tmp_path):
     assert p["tokens"] == sum(int(m.sum()) for m in valid)
     kl = sum(float((r - o)[m].sum()) for o, r, m in zip(data["old"], data["roll"], valid)) / (p["tokens"] + 1e-8)
     assert math.isclose(p["metrics"]["rollout_corr/kl"], kl, rel_tol=1e-9)
-    assert "surrogate" in p["suite"] and "certificate_paper" in p["suite"]["surrogate"]    # raw rewards in [0, 1]
+    assert "surrogate" in p["suite"] and "plugin_certificate_paper" in p["suite"]["surrogate"] and "certificate" in p["suite"]    # raw rewards in [0, 1]
     assert any(n.startswith("slime train dump (format_version 2, rollout 9): 12 samples from 2") for n in p["notes"])
     assert any("not read" in n and "source_names" in n for n in p["notes"])
 

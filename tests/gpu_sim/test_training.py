@@ -11,7 +11,7 @@ import torch
 from gpu_sim.criteria import Clause, Criterion, parse_criterion
 from gpu_sim.training.certificate import chi2_max_bound, paper_bound
 from gpu_sim.training.engines import RolloutEngine
-from gpu_sim.training.loop import LOGGED_CRITERIA, STEP_METRICS, TrainConfig, run_training
+from gpu_sim.training.loop import CERTIFICATE_KEYS, LOGGED_CRITERIA, STEP_METRICS, TrainConfig, run_training
 from gpu_sim.training.model import PolicyShape, contexts, forward, init_params, prepare
 from gpu_sim.training.objectives import (CHI2_OBJECTIVE, CLIP_HIGH, CLIP_LOW, OBJECTIVES, PAPER_OBJECTIVES,
                                          criterion_known, loss, parse_objective, run_losses, sequence_masks)
@@ -201,7 +201,8 @@ def test_a_batch_of_runs_equals_each_run_alone(runs):
 
 def test_a_short_run_logs_every_quantity_and_is_reproducible(runs):
     _, (a, b) = runs
-    keys = STEP_METRICS + ("bound", "bound_chi2", "certificate", "certificate_chi2", "val_reward")
+    keys = STEP_METRICS + ("bound", "bound_chi2", "plugin_certificate", "plugin_certificate_chi2", "val_reward") + tuple(
+        f"certificate/{k}" for k in CERTIFICATE_KEYS)
     for key in keys + tuple(f"acceptance/{c}" for c in LOGGED_CRITERIA):
         assert key in a and np.array_equal(a[key], b[key]), key
         assert np.isfinite(a[key]).all() or key == "bound_chi2", key
@@ -260,6 +261,10 @@ def test_paper_bound_is_the_unified_bound_of_the_plug_in_inputs():
     (dict(engine=dict(source="gossip")), "source"),
     (dict(engine=dict(precision="int4")), "precision"),
     (dict(engine=dict(source="stale", staleness=-1)), "staleness"),
+    (dict(certify_rows=1), "certify_rows"),
+    (dict(certify_rows=-3), "certify_rows"),
+    (dict(level=1.0), "level"),
+    (dict(level=0.0), "level"),
 ])
 def test_bad_training_configurations(kwargs, message):
     with pytest.raises(TRMInputError, match=message):
@@ -295,3 +300,21 @@ def test_full_size_fp8_forward_reproduces_the_documented_observations():
     assert out["entropy"][token, -12:].mean() < 0.5 * out["entropy"][token, :12].mean()
     assert out["val_reward"][token, -1] > out["val_reward"][token, 0] + 0.3
     assert (out["kept"][avg] == 0).all() and abs(out["val_reward"][avg, -1] - out["val_reward"][avg, 0]) < 0.05
+
+
+def test_held_out_certificate_leaves_training_alone_and_is_its_two_ends():
+    """Held-out rows come from their own generator: the run is the same with and without them; the
+    certificate is L'_lower − sup_R|Error|_upper at the stated level, and without mismatch (engine 'none') a
+    small step is certified to improve on most steps."""
+    cfg = dict(TINY, T=24, steps=3, lr=3e-5, engine=RolloutEngine("none"), objectives=("ppo_clip",))
+    plain = run_training(TrainConfig(**cfg))
+    held = run_training(TrainConfig(**cfg, certify_rows=128, level=0.9))
+    for key in ("train_reward", "surrogate", "kl_mean", "val_reward"):
+        assert np.array_equal(plain[key], held[key]), key
+    assert str(held["certificate_rows"]) == "held-out" and "not independent" in str(plain["certificate_rows"])
+    assert float(held["certificate_level"]) == 0.9 and "union bound" in str(held["certificate_method"])
+    lower = held["certificate/surrogate_lower"] - held["certificate/worst_case_upper"]
+    assert np.allclose(held["certificate/improvement_lower"], lower)
+    assert np.array_equal(held["certificate/holds"] > 0, held["certificate/improvement_lower"] > 0)
+    assert (held["certificate/worst_case"] <= held["certificate/worst_case_upper"]).all()
+    assert held["certificate/holds"].sum() >= 2, held["certificate/improvement_lower"]

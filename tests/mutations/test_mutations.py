@@ -68,11 +68,13 @@ def _in_process_killers():
     """The fast rows' killing tests called in this process (parametrised ones with explicit arguments)."""
     from tests.gpu_sim import test_criteria_boundaries as criteria
     from tests.numerics import test_boundaries as boundaries
+    from tests.numerics import test_martingale as martingale
 
     return {
         "mixed_kl_cap_two": lambda: boundaries.test_tv_factors_never_exceed_one(7, "paper"),
         "trm_max_strict": criteria.test_trm_max_accepts_kl_equal_to_delta,
         "worst_case_kl_seq_delta": boundaries.test_worst_case_inputs_dominate_every_pair,
+        "w_prefix_includes_t": martingale.test_numpy_and_torch_agree_and_equal_the_telescoped_bracket,
     }
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import math
 
 from numerics.errors import TRMInputError
-from trm.common import (add_generator_args, add_limit_args, check_generator_size, emit, float_range, fmt, horizon,
+from trm.common import (add_generator_args, add_limit_args, check_generator_size, confidence_level, emit, float_range,
+                        fmt, horizon,
                         int_range, limits, mismatch, non_negative, positive_int, progress, seed, vacuous)
 
 SIM_FAMILIES = ("automaton", "kgram", "counter", "tabular", "neural")
@@ -26,7 +27,7 @@ def run(args) -> int:
     family, exact, exact_bounds, T = _simulation_family(args, device, resolve_dtype)
     config = SimulationConfig(T=T, samples=args.samples, seed=args.seed, chunk=args.chunk, block=args.block,
                               criteria=tuple(args.criterion or ()), reference_delta=args.reference_delta,
-                              checkpoints=tuple(args.checkpoints) if args.checkpoints else None)
+                              checkpoints=tuple(args.checkpoints) if args.checkpoints else None, level=args.level)
     with progress(config.samples, "seq") as bar:
         result = simulate(family, config, device, exact=exact, progress=bar.update)
     payload = result.to_json()
@@ -44,6 +45,7 @@ def run(args) -> int:
             text = format_estimate(result.estimates[key], result.estimate_status.get(key, "valid"))
             print(f"  {key:<16} {text:<32}{exact_text}")
         print(f"  kl_tok_max_sampled {fmt(result.kl_tok_max_sampled)} (a lower estimate of δ)")
+        _print_certified(p)
         _print_bound_check(p["bound_check"])
         if "chi2" in p["bounds_plugin"]:
             print(f"  chi2_tok_max_sampled {fmt(p['chi2_tok_max_sampled'])}; plug-in χ² family (this suite's) "
@@ -100,6 +102,19 @@ def _print_bound_check(check: dict) -> None:
         exact = f"; exact |error|/B* {row['exact_error_over_bound']:.3g}" if "exact_error_over_bound" in row else ""
         mark = "  vacuous (B* ≥ 1)" if row["vacuous"] else ""
         print(f"    {family:<6} B* {fmt(row['bound'])}{mark}: estimate/B* {text}{exact}; bound holds: {row['holds']}")
+
+
+def _print_certified(p: dict) -> None:
+    """sup_R|Error| with its interval, and the certificate, each at the stated level."""
+    w, c = p["worst_case_error_interval"], p["certificate"]
+    if w is None:
+        print("  sup_R|Error| interval: not applicable (π_θ has mass off π_roll's support)")
+        return
+    print(f"  sup_R|Error| {w['level']:.0%} interval [{fmt(w['lower'])}, {fmt(w['upper'])}] (lower distribution-free; "
+          "upper assumes a normal approximation for mean((W⁻)²))")
+    if c is not None:
+        print(f"  certificate at level {c['level']:g}: J(π_θ) − J(π_roll) ≥ {fmt(c['improvement_lower'])}: "
+              + ("certified to improve" if c["holds"] else "not certified"))
 
 
 def _print_acceptance(acceptance: dict) -> None:
@@ -225,6 +240,8 @@ def add_parser(sub) -> None:
     p.add_argument("--criterion", action="append", metavar="SPEC",
                    help="masking criterion, e.g. trm_max:0.05 or 'trm_max:0.1,trm_avg:0.002' (AND); repeatable")
     p.add_argument("--reference-delta", type=non_negative, default=0.05, help="δ of the exact TRM-Max reference")
+    p.add_argument("--level", type=confidence_level, default=0.95,
+                   help="confidence level of worst_case_error_interval and the certificate, in (0, 1) (default 0.95)")
     p.add_argument("--checkpoints", type=horizon, nargs="+",
                    help="lengths at which criteria are decided (default: powers of two below T, and T)")
     p.add_argument("--hidden", type=int_range(1, 2**16), default=64, help="neural: hidden size")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from trm.common import (add_limit_args, emit, float_range, int_range, limits, non_negative_int, positive_int,
-                        progress, seed)
+from trm.common import (add_limit_args, confidence_level, emit, float_range, int_range, limits, non_negative_int,
+                        positive_int, progress, seed)
 
 SUMMARY = ("log_ppl_abs_diff", "kl_mean", "kl_max", "entropy", "logit_rms", "logit_err", "route_flips", "kept",
            "train_reward")
@@ -21,8 +21,9 @@ def check_training_size(args) -> None:
     width = args.vocab + 4 * args.hidden + args.experts * args.hidden + args.window * args.embed
     what = (f"the training run (--prompts {args.prompts} × --group {args.group}, --T {args.T}, --vocab {args.vocab}, "
             f"--hidden {args.hidden}, --experts {args.experts})")
-    check_memory(4 * 12 * B * args.T * width, memory_limit, what)
-    work = args.T * (1e-3 + 1e-8 * B * width * max(1, args.hidden))
+    check_memory(4 * 12 * B * args.T * width + 4 * 4 * args.certify_rows * args.T * width, memory_limit,
+                 what + (f" with --certify-rows {args.certify_rows}" if args.certify_rows else ""))
+    work = args.T * (1e-3 + 1e-8 * (B + args.certify_rows) * width * max(1, args.hidden))
     check_time(args.steps * (args.updates + 2) * work + args.pretrain_steps * work, time_limit,
                what + f" over --steps {args.steps}")
 
@@ -43,7 +44,8 @@ def run(args) -> int:
     cfg = TrainConfig(objectives=(args.objective,), seeds=(args.seed,), engine=engine, shape=shape, T=args.T,
                       prompts=args.prompts, group=args.group, steps=args.steps, updates=args.updates, lr=args.lr,
                       pretrain_steps=args.pretrain_steps, forks=args.forks, validation=args.validation,
-                      val_every=args.val_every, device=str(resolve_device(args.device)))
+                      val_every=args.val_every, device=str(resolve_device(args.device)), certify_rows=args.certify_rows,
+                      level=args.level)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     with progress(cfg.steps, "step") as bar:
@@ -51,6 +53,11 @@ def run(args) -> int:
     payload = {"config": {"objective": args.objective, "seed": args.seed, **cfg.to_json()}, "engine": engine.describe()}
     payload.update({key: np.asarray(value[0] if np.ndim(value) > 1 else value).tolist()
                     for key, value in log.items() if key not in ("objective", "seed")})
+    payload["certificate"] = {"holds": [bool(h) for h in payload.pop("certificate/holds")],
+                              **{key: payload.pop(f"certificate/{key}") for key in
+                                 ("improvement_lower", "surrogate_lower", "worst_case_upper", "worst_case")},
+                              "level": payload.pop("certificate_level"), "method": payload.pop("certificate_method"),
+                              "rows": payload.pop("certificate_rows")}
     q = max(1, cfg.steps // 4)
     payload["summary"] = {key: {"first_quarter": float(np.mean(log[key][0, :q])),
                                 "last_quarter": float(np.mean(log[key][0, -q:]))} for key in SUMMARY}
@@ -58,12 +65,15 @@ def run(args) -> int:
     def human(p):
         print(f"{args.objective}: {cfg.steps} steps, T = {cfg.T}, batch {cfg.prompts}×{cfg.group}, "
               f"rollout engine: {p['engine']}")
+        c = p["certificate"]
         print(f"{'step':>5} {'reward':>7} {'log_ppl_abs_diff':>17} {'mean KL':>9} {'max KL':>9} {'kept':>5} "
-              f"{'L̂′':>9} {'B̂*':>9} {'B̂χ²':>9}")
+              f"{'L̂′':>9} {'B̂*':>9} {'B̂χ²':>9} {'certified ≥':>12}")
         for k in range(cfg.steps):
             print(f"{k + 1:>5} {p['train_reward'][k]:>7.3f} {p['log_ppl_abs_diff'][k]:>17.3g} {p['kl_mean'][k]:>9.3g} "
                   f"{p['kl_max'][k]:>9.3g} {p['kept'][k]:>5.2f} {p['surrogate'][k]:>9.3g} {p['bound'][k]:>9.3g} "
-                  f"{p['bound_chi2'][k]:>9.3g}")
+                  f"{p['bound_chi2'][k]:>9.3g} {c['improvement_lower'][k]:>12.3g}" + ("  certified" if c["holds"][k] else ""))
+        print(f"B̂*, B̂χ²: plug-in (no level). certified ≥: J(π_θ) − J(π_roll) at level {c['level']:g} on {c['rows']} rows; "
+              f"{sum(c['holds'])} of {cfg.steps} steps certified to improve")
         pairs = ", ".join(f"{s}: {v:.3f}" for s, v in zip(p["val_steps"], p["val_reward"]))
         print(f"validation reward by step: {pairs}")
         print("means over the first and the last quarter of the steps:")
@@ -111,6 +121,9 @@ def add_parser(sub) -> None:
     p.add_argument("--val-every", type=positive_int, default=1, help="validate every this many steps")
     p.add_argument("--device", default="cpu", help="cpu | cuda | auto")
     p.add_argument("--threads", type=int_range(1, 1024), default=None, help="CPU threads for torch (default: torch's)")
+    p.add_argument("--certify-rows", type=non_negative_int, default=0,
+                   help="held-out sequences per step for the certificate (0: the training batch, no stated level)")
+    p.add_argument("--level", type=confidence_level, default=0.95, help="confidence level of the certificate, in (0, 1)")
     add_limit_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
