@@ -85,7 +85,11 @@ def automaton_layout(next_state: np.ndarray, T: int) -> Layout:
 
 
 def _kl_rows(roll: np.ndarray, theta: np.ndarray) -> np.ndarray:
-    return np.sum(roll * (np.log(roll) - np.log(theta)), axis=-1)
+    """D_KL(roll ‖ θ) per row as Σ_v roll·(x − log1p x), x = θ/roll − 1 (Σ_v roll·x = 0, and each term is ≥ 0, so a
+    KL of 1e-12 keeps its relative accuracy); +inf where θ = 0 < roll (roll > 0 everywhere here, a softmax)."""
+    x = theta / roll - 1.0
+    with np.errstate(divide="ignore"):
+        return np.sum(roll * (x - np.log1p(x)), axis=-1)
 
 
 def project_kl(roll: np.ndarray, direction: np.ndarray, delta: float) -> np.ndarray:
@@ -149,13 +153,15 @@ class Objective:
         r = roll[L.ctx, L.tok]
         u = theta[L.ctx, L.tok] / r - 1.0
         P = np.exp(np.log(r).sum(axis=1))
-        logs = np.log1p(u)
-        before = np.expm1(np.cumsum(logs, axis=1) - logs)          # M_(t−1) − 1
+        with np.errstate(divide="ignore"):                         # π_θ = 0 at a token: log1p(−1) = −inf, M = 0 after
+            logs = np.log1p(u)
+        running = np.cumsum(logs, axis=1)
+        before = np.expm1(np.hstack([np.zeros((u.shape[0], 1)), running[:, :-1]]))   # M_(t−1) − 1
         W = np.sum(before * u, axis=1)
         kl_ctx = _kl_rows(roll, theta)
         d = theta - roll
         chi2_ctx = np.sum(d * d / roll, axis=-1)
-        Ptheta = P * np.exp(logs.sum(axis=1))
+        Ptheta = P * np.exp(running[:, -1])
         return Evaluation(worst=0.5 * float(P @ np.abs(W)), kl_seq=float(P @ kl_ctx[L.ctx].sum(axis=1)),
                           tv_seq=0.5 * float(np.abs(Ptheta - P).sum()), Q=float(P @ chi2_ctx[L.ctx].sum(axis=1)))
 

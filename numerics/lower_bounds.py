@@ -37,7 +37,6 @@ from scipy.optimize import brentq, minimize_scalar
 
 from numerics.bounds import BoundInputs, check_horizon, check_value, evaluate_bounds
 from numerics.chi2_bounds import chi2_max_bound_closed
-from numerics.divergence import token_chi2, token_kl
 from numerics.errors import TRMInputError
 from numerics.iid import iid_pair, iid_worst_case
 from numerics.pair import AutomatonPair
@@ -50,6 +49,8 @@ BOUND_KEYS = {"kl": ("paper/unified", "sharp/unified"), "kl_seq": ("paper/unifie
               "chi2": ("chi2_max",), "additive": ("additive",)}
 #: Largest δ the KL search accepts (q with 1 − q ≈ e^(−δ/(1−p)) must stay representable below 1).
 MAX_KL = 20.0
+#: Smallest statistic value searched: below it the two-token constructions are beneath float64's resolution.
+MIN_VALUE = 1e-12
 #: Log-odds grid points of the coarse search over p, before the bounded refinement.
 GRID_POINTS = 48
 
@@ -140,7 +141,16 @@ class BranchPair:
 
 
 def two_token_kl(p: float, q: float) -> float:
-    return float(token_kl(np.array([p, 1.0 - p]), np.array([q, 1.0 - q])))
+    """D_KL((p, 1 − p) ‖ (q, 1 − q)) for 0 < p, q < 1, term by term as numerics.divergence.token_kl evaluates it
+    (p(x − log1p x) near x = q/p − 1 = 0, p(log p − log q) + (q − p) elsewhere; the −p·x parts of the near
+    terms sum to 0), in scalar arithmetic because the searches call it thousands of times."""
+    total = 0.0
+    for a, b in ((p, q), (1.0 - p, 1.0 - q)):
+        if b <= 0.0:
+            return math.inf
+        x = (b - a) / a
+        total += a * (x - math.log1p(x)) if abs(x) <= 0.5 else a * (math.log(a) - math.log(b)) + (b - a)
+    return total
 
 
 def theta_for_kl(p: float, delta: float) -> float | None:
@@ -234,7 +244,7 @@ def best_iid_chi2(chi2: float, m: int) -> tuple[float, float, float]:
         return -math.inf if q is None else iid_worst_case(p, q, m).worst_case_error
 
     lo, hi = _p_range(m)
-    hi = min(hi, _logit(1.0 / (1.0 + chi2)) - 1e-9)
+    hi = min(hi, -math.log(chi2) - 1e-9)         # q < 1 needs p < 1/(1 + χ²)
     x, best = _search(score, lo, hi)
     p = _expit(x)
     return p, theta_for_chi2(p, chi2), best
@@ -266,7 +276,7 @@ def best_iid_additive(Q: float, m: int) -> tuple[float, float, float, float]:
             return r.worst_case_error / bound if r.worst_case_error > 0 else -math.inf
 
         lo, hi = _p_range(m)
-        hi = min(hi, _logit(1.0 / (1.0 + chi2)) - 1e-9)
+        hi = min(hi, -math.log(chi2) - 1e-9)         # q < 1 needs p < 1/(1 + χ²)
         x, value = _search(score, lo, hi)
         if value > 0 and (best is None or value > best[0]):
             p = _expit(x)
@@ -341,6 +351,9 @@ def check_statistic(statistic: str, value, kl_seq=None) -> tuple[str, float, flo
     v = check_value(f"value ({statistic})", value)
     if v <= 0:
         raise TRMInputError(f"value = {v:g}: the statistic must be positive (at 0 every pair has Error = 0)")
+    if v < MIN_VALUE:
+        raise TRMInputError(f"value = {v:g}: below {MIN_VALUE:g} the constructions are beneath float64's resolution "
+                            "(the worst case is second order in the statistic there)")
     if statistic in ("kl", "kl_seq") and v > MAX_KL:
         raise TRMInputError(f"value = {v:g}: a max token KL above {MAX_KL:g} is not searched (π_θ would need "
                             "probabilities below float64's resolution)")
@@ -348,8 +361,8 @@ def check_statistic(statistic: str, value, kl_seq=None) -> tuple[str, float, flo
         if kl_seq is None:
             raise TRMInputError("kl_seq: the statistic 'kl_seq' needs the cap D on D_KL^seq (--kl-seq)")
         D = check_value("kl_seq (D_KL^seq)", kl_seq)
-        if D <= 0:
-            raise TRMInputError(f"kl_seq = {D:g}: the cap on D_KL^seq must be positive")
+        if D < MIN_VALUE:
+            raise TRMInputError(f"kl_seq = {D:g}: the cap on D_KL^seq must be at least {MIN_VALUE:g}")
         return statistic, v, D
     if kl_seq is not None:
         raise TRMInputError(f"kl_seq = {kl_seq!r}: only the statistic 'kl_seq' takes a cap on D_KL^seq")

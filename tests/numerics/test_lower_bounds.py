@@ -16,7 +16,7 @@ from numerics.lower_bound_search import measure
 from numerics.lower_bounds import (STATISTICS, BranchPair, best_construction, best_iid_kl, check_statistic, kl_resolution,
                                    proved_small_pair, rare_limit_lower_bound, single_rare_error, theta_for_chi2,
                                    theta_for_kl, two_token_kl)
-from numerics.divergence import token_chi2
+from numerics.divergence import token_chi2, token_kl
 from proofs import lower_bounds as proved
 from tests.tolerances import assert_close, assert_le
 
@@ -40,6 +40,12 @@ def test_branch_pair_statistics_match_the_engines(pair):
     for name in ("worst_case_error", "kl_tok_max", "tv_tok_max", "chi2_tok_max", "kl_seq", "tv_seq", "chi2_pos_sum"):
         a, b = getattr(claimed, name), getattr(measured, name)
         assert_close(a, b, name, scale=max(1.0, abs(b)))
+
+
+@given(st.floats(1e-9, 1 - 1e-9), st.floats(1e-9, 1 - 1e-9))
+def test_scalar_kl_is_the_engines_kl(p, q):
+    assert math.isclose(two_token_kl(p, q), float(token_kl(np.array([p, 1 - p]), np.array([q, 1 - q]))),
+                        rel_tol=1e-12, abs_tol=1e-300)
 
 
 @given(st.floats(1e-6, 0.999), st.sampled_from([1e-8, 1e-4, 0.01, 0.5, 3.0, 20.0]))
@@ -173,7 +179,7 @@ def test_kl_seq_uses_a_branch_when_the_cap_binds():
 @pytest.mark.parametrize("args, message", [
     (("kll", 1e-4, None), "statistic"), (("kl", -1.0, None), "negative"), (("kl", 0.0, None), "positive"),
     (("kl", float("nan"), None), "finite"), (("kl_seq", 1e-4, None), "kl_seq"), (("kl", 1e-4, 0.1), "only"),
-    (("kl", 100.0, None), "not searched"), (("kl_seq", 1e-4, 0.0), "positive")])
+    (("kl", 100.0, None), "not searched"), (("kl_seq", 1e-4, 0.0), "at least"), (("chi2", 1e-300, None), "resolution")])
 def test_bad_statistics_are_refused(args, message):
     with pytest.raises(TRMInputError, match=message):
         check_statistic(*args)
