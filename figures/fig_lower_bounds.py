@@ -10,8 +10,10 @@ largest sup over rewards R ∈ [0, 1] of |Error| found among policy pairs with e
 Worst case found: the best member of numerics.lower_bounds' branch family at every T (exact binomial sums), and
 at small T the best pair of numerics.lower_bound_search (L-BFGS over every tabular pair, T ≤ 5 in the full figure,
 and 4-state automata at T = 8), each re-measured by the exact engines. For δ alone the kernel-proved closed forms
-of proofs.lower_bounds are drawn too. bound / worst found is the most a better proof from the same statistic could
-gain; a ratio near 1 means the statistic itself forces the bound.
+of proofs.lower_bounds are drawn too, and for δ (with or without D_KL^seq) the kernel-proved ceiling of
+proofs.kl_ceiling, min(1, sqrt(D/2)) + sqrt(D) + 4D at D = min(D_KL^seq, Tδ), above every pair's worst case.
+bound / worst found is the most a better proof from the same statistic could gain (a ratio near 1: the statistic
+itself forces the bound); bound / ceiling, where above 1, is the least such a proof gains.
 """
 from __future__ import annotations
 
@@ -56,7 +58,7 @@ def compute(cfg, progress=None) -> dict:
             data[f"{statistic}/bound/{key}"] = np.array([r.bounds[key] for r in rows])
         for field in ("p_roll", "p_theta", "m", "weight"):
             data[f"{statistic}/{field}"] = np.array([float(getattr(r.pair, field)) for r in rows])
-        for ref in ("symmetric_iid", "proved_rare_limit", "proved_rare_closed_form"):
+        for ref in ("symmetric_iid", "proved_rare_limit", "proved_rare_closed_form", "proved_ceiling"):
             if ref in rows[0].reference:
                 data[f"{statistic}/{ref}"] = np.array([np.nan if r.reference[ref] is None else r.reference[ref]
                                                        for r in rows])
@@ -121,6 +123,9 @@ def plot(data):
             proved = np.maximum(data[f"{statistic}/proved_rare_limit"], data[f"{statistic}/proved_rare_closed_form"])
             ax.loglog(T, np.where(proved > 0, proved, np.nan), color="tab:green", linestyle="-.", linewidth=1.3,
                       label="proved closed form (kernel)")
+        if f"{statistic}/proved_ceiling" in data:
+            ax.loglog(T, data[f"{statistic}/proved_ceiling"], color="tab:purple", linestyle="--", linewidth=1.3,
+                      label="proved ceiling on every pair (kernel)")
         ax.plot(data[f"{statistic}/search_T"], data[f"{statistic}/search_worst"], "o", color="black", markersize=4,
                 markerfacecolor="white", label="search over all small pairs")
         key = BOUND_KEYS[statistic][-1]

@@ -40,8 +40,8 @@ from numerics.chi2_bounds import chi2_max_bound_closed
 from numerics.errors import TRMInputError
 from numerics.iid import iid_pair, iid_worst_case
 from numerics.pair import AutomatonPair
-from proofs import lower_bounds as proved
-from proofs.symbols import T as T_sym, delta as delta_sym
+from proofs import kl_ceiling, lower_bounds as proved
+from proofs.symbols import T as T_sym, delta as delta_sym, kl_seq as kl_seq_sym
 
 STATISTICS = ("kl", "kl_seq", "chi2", "additive")
 #: Bounds reported per statistic (keys of LowerBound.bounds).
@@ -64,7 +64,8 @@ def additive_bound(Q: float, tv_seq: float) -> float:
 @lru_cache(maxsize=None)
 def _closed_form(name: str):
     exprs = {"single_rare_error": (proved.SINGLE_RARE_ERROR, [proved.p, proved.q_, T_sym]),
-             "rare_limit": (proved.RARE_LIMIT_WORST, [delta_sym, T_sym])}
+             "rare_limit": (proved.RARE_LIMIT_WORST, [delta_sym, T_sym]),
+             "ceiling": (kl_ceiling.KL_SEQ_CEILING, [kl_seq_sym])}
     expr, args = exprs[name]
     return sp.lambdify(args, expr, modules="math")
 
@@ -79,6 +80,13 @@ def rare_limit_lower_bound(delta: float, T: int) -> float:
     """T(1 − e^(−δ))(1 − e^(−δ(T−1))), the limit p → 0 of |Error(R₁)| at q = 1 − e^(−δ) (proofs.lower_bounds,
     single_rare_limit_*): the supremum over pairs with max token KL ≤ δ is at least this."""
     return float(_closed_form("rare_limit")(delta, T))
+
+
+def kl_seq_ceiling(kl_seq: float) -> float:
+    """min(1, sqrt(D/2)) + sqrt(D) + 4D: every pair with D_KL^seq ≤ D (π_θ ≪ π_roll) has sup_R|Error| at most this
+    (proofs.kl_ceiling, kl_seq_ceiling_capped); with D = Tδ, every pair with max token KL δ. The other side of the
+    constructions: the worst case a statistic forces lies between them."""
+    return float(_closed_form("ceiling")(kl_seq))
 
 
 # ----------------------------------------------------------------------------------------------- the family
@@ -321,7 +329,8 @@ class LowerBound:
 
     ratios[key] = bounds[key] / stats.worst_case_error (+inf where the worst case is 0): the most a better proof
     from the same statistic could gain. ``reference`` holds the i.i.d. symmetric pair's worst case at the same
-    statistic and, for 'kl', the kernel-proved closed-form lower bound (single_rare_*)."""
+    statistic, for 'kl' the kernel-proved closed-form lower bounds (single_rare_*), and for 'kl' and 'kl_seq' the
+    kernel-proved ceiling on every pair's worst case (kl_seq_ceiling): bound / ceiling is the least the proof loses."""
 
     statistic: str
     value: float
@@ -383,6 +392,7 @@ def best_construction(statistic: str, value: float, T: int, kl_seq: float | None
         reference["proved_rare_limit"] = rare_limit_lower_bound(value, T)
         p_small = proved_small_pair(value, T)
         reference["proved_rare_closed_form"] = (abs(single_rare_error(*p_small, T)) if p_small is not None else 0.0)
+        reference["proved_ceiling"] = kl_seq_ceiling(T * value)
     elif statistic == "kl_seq":
         candidates = []
         for m in horizon_grid(T, (math.ceil(kl_seq / value),)):
@@ -390,6 +400,7 @@ def best_construction(statistic: str, value: float, T: int, kl_seq: float | None
             weight = min(1.0, kl_seq / (m * two_token_kl(p, q)))
             candidates.append((weight * w, BranchPair(p, q, T, m, weight)))
         pair = max(candidates, key=lambda c: c[0])[1]
+        reference["proved_ceiling"] = kl_seq_ceiling(min(kl_seq, T * value))
     elif statistic == "chi2":
         p, q, _ = best_iid_chi2(value, T)
         pair = BranchPair(p, q, T, T)

@@ -18,8 +18,8 @@ Two regimes, each a chain of limits the kernel evaluates (Gruntz):
       T(T − 1)(1 + s)^(−T)(Ts − 2s − 2)/2 and D_KL/η² → 1/(2s); with p = c/T their ratio over T tends to
       c(c − 2)e^(−c) as T → ∞, whose magnitude is largest at c = 2 − √2, where it is 2(√2 − 1)e^(√2−2) ≈ 0.4612:
       sup_R|Error| ≥ 0.46·T·δ to first order in δ, linear in T where Pinsker-Marginal grows like T^(3/2)δ.
-Hence the worst case over pairs with max token KL δ grows at least linearly in T in both regimes. (Whether it
-grows faster is what numerics.lower_bound_search probes; no construction found so far does.)
+Hence the worst case over pairs with max token KL δ grows at least linearly in T in both regimes; proofs.kl_ceiling
+bounds it above by min(1, sqrt(Tδ/2)) + sqrt(Tδ) + 4Tδ, so for Tδ ≳ 1 it is Θ(Tδ) (constant between 1 and 4).
 
 The three probabilistic facts the closed form rests on (the binomial probability of one rare token, the
 surrogate on that event, and sup_R ≥ any one reward) are cited, each with a test in

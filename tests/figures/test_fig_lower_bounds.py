@@ -7,6 +7,7 @@ from figures import fig_lower_bounds as fig
 from figures import render
 from figures.build import figure_data
 from figures.config import FigureConfig
+from numerics.lower_bounds import kl_seq_ceiling
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +28,10 @@ def test_the_proved_forms_lie_below_the_worst_case_found(data):
     assert np.all(data["kl/proved_rare_limit"] <= worst * (1 + 1e-9))
     assert np.all(data["kl/proved_rare_closed_form"] <= worst * (1 + 1e-9))
     assert np.all(data["kl/symmetric_iid"] <= worst * (1 + 1e-12))
+    for statistic, cap in (("kl", np.inf), ("kl_seq", fig.KL_SEQ)):
+        assert np.all(data[f"{statistic}/worst"] <= data[f"{statistic}/proved_ceiling"])
+        for T, worst in zip(data[f"{statistic}/search_T"], data[f"{statistic}/search_worst"]):
+            assert worst <= kl_seq_ceiling(min(cap, T * fig.DELTA))
 
 
 def test_shape_of_the_answer(data):

@@ -169,6 +169,20 @@ def test_kl_worst_case_grows_at_least_linearly():
     assert per[0] <= per[1] <= per[2]
 
 
+@pytest.mark.parametrize("statistic, kl_seq", [("kl", None), ("kl_seq", 0.01)])
+@pytest.mark.parametrize("T", [2, 64, 4096])
+def test_constructions_stay_below_the_proved_ceiling(statistic, kl_seq, T):
+    """The kernel-proved ceiling min(1, sqrt(D/2)) + sqrt(D) + 4D holds for every construction (a cross-check of both),
+    and at T = 4096 it already lies below B* (sharp): there B* is loose by more than any pair forces."""
+    lb = best_construction(statistic, 1e-4, T, kl_seq)
+    ceiling = lb.reference["proved_ceiling"]
+    assert lb.stats.worst_case_error <= ceiling
+    D = lb.stats.kl_seq
+    assert lb.stats.worst_case_error <= min(1, math.sqrt(D / 2)) + math.sqrt(D) + 4 * D
+    if T == 4096:
+        assert lb.bounds["sharp/unified"] / ceiling > 6
+
+
 def test_kl_seq_uses_a_branch_when_the_cap_binds():
     lb = best_construction("kl_seq", 1e-4, 4096, 0.01)
     assert lb.pair.weight < 1.0
