@@ -32,7 +32,7 @@ from functools import lru_cache
 import sympy as sp
 
 from proofs import quantities as q
-from proofs.kernel import (EXPAND, FACTOR, LIMIT, POWSIMP, TOGETHER, ByLemma, Chain, Congruence, Derivation, Instance,
+from proofs.kernel import (EXPAND, FACTOR, LIMIT, POWSIMP, TOGETHER, Chain, Congruence, Derivation, Instance,
                            Rewrite, Subst, Z3, unfold)
 from proofs.lemmas import DerivationList, cite
 from proofs.symbols import T, delta
