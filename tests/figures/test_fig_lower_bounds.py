@@ -44,6 +44,7 @@ def test_shape_of_the_answer(data):
     assert set(k.split("/")[0] for k in printed) == set(fig.PANELS)
 
 
+@pytest.mark.slow
 def test_renders(data, tmp_path):
     paths = render.save(fig.plot(data), tmp_path, fig.NAME)
     assert all(p.stat().st_size > 1000 for p in paths)
