@@ -88,7 +88,7 @@ def _main(argv: list[str]) -> int:
 def _prog(command: str | None) -> str:
     from trm.commands import COMMANDS as modules
 
-    names = {m.__name__.rsplit(".", 1)[-1] for m in modules} | {"figures"}
+    names = {m.__name__.rsplit(".", 1)[-1].replace("_", "-") for m in modules} | {"figures"}
     return f"trm {command}" if command in names else "trm"
 
 
