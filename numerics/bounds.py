@@ -40,6 +40,7 @@ def _scalar_function(expr_key: str):
         "pinsker_cap": (formulas.pinsker_cap(kl_seq), [kl_seq]),
         "worst_eps": (formulas.worst_case_eps(delta), [delta]),
         "worst_kl_seq": (formulas.worst_case_kl_seq(delta, T_sym), [delta, T_sym]),
+        "worst_tv_seq": (formulas.worst_case_tv_seq(kl_seq), [kl_seq]),
     }
     expr, args = exprs[expr_key]
     return sp.lambdify(args, expr, modules="numpy")
@@ -95,8 +96,10 @@ class BoundInputs:
     @classmethod
     def worst_case(cls, T, kl_tok_max, tv_tok_max=None, kl_seq=None, tv_seq=None) -> "BoundInputs":
         """User numbers with missing ones set to their worst case given the others:
-        ε = min(1, sqrt(δ/2)), D_KL^seq = Tδ, D_TV^seq = min(1, sqrt(D_KL^seq/2)), D̄_t ≡ ε.
-        Inputs that contradict each other are refused with the relation that fails."""
+        ε = min(1, sqrt(δ/2)), D_KL^seq = Tδ, D_TV^seq = min(1, sqrt(D_KL^seq/2)), D̄_t ≡ ε (the right sides of
+        proofs.bounds.worst_case_eps, worst_case_kl_seq and worst_case_tv_seq, which are also the caps every
+        given input is checked against). Inputs that contradict each other are refused with the relation that
+        fails."""
         T = check_horizon(T)
         d = check_value("kl-max (δ)", kl_tok_max, allow_inf=True)
         notes = []
@@ -106,7 +109,8 @@ class BoundInputs:
         kl_cap = float(_scalar_function("worst_kl_seq")(_finite(d), T)) if math.isfinite(d) else math.inf
         D = _capped_input("kl-seq", "D_KL^seq", kl_seq, kl_cap, "T·δ",
                           "the KL chain rule gives D_KL^seq ≤ T·D_KL^(tok,max)", notes, allow_inf=True)
-        tv = _capped_input("tv-seq", "D_TV^seq", tv_seq, pinsker_cap(D), "the Pinsker cap min(1, sqrt(D_KL^seq/2))",
+        tv_cap = float(_scalar_function("worst_tv_seq")(_finite(D)))
+        tv = _capped_input("tv-seq", "D_TV^seq", tv_seq, tv_cap, "the Pinsker cap min(1, sqrt(D_KL^seq/2))",
                            "D_TV^seq ≤ min(1, sqrt(D_KL^seq/2)) must hold", notes)
         notes.append("tv_pos_mean: worst case D̄_t ≡ ε")
         return cls(T, d, e, D, tv, np.full(T, e), tuple(notes))

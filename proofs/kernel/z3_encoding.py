@@ -8,6 +8,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 from sympy.core.function import AppliedUndef
 
+from proofs.kernel import z3_axioms as ax
 from proofs.kernel.base import (Z3_TIMEOUT_MS, Context, DerivationError, Fact, Justification, Outcome, relational,
                                 show)
 
@@ -17,7 +18,8 @@ class Unsupported(Exception):
 
 
 class _Encoder:
-    """sympy → z3 reals, with auxiliary variables and their defining constraints."""
+    """sympy → z3 reals, with auxiliary variables and their defining constraints (each construct's from its
+    function in :mod:`proofs.kernel.z3_axioms`)."""
 
     def __init__(self):
         import z3
@@ -38,17 +40,12 @@ class _Encoder:
         if e not in self.atoms:
             v = self.z3.Real(f"x{len(self.atoms)}")
             self.atoms[e] = v
-            if e.is_integer and e.is_positive:
-                self.defs.append(v >= 1)
-            elif e.is_positive:
-                self.defs.append(v > 0)
-            elif e.is_nonnegative:
-                self.defs.append(v >= 0)
-            elif e.is_negative:
-                self.defs.append(v < 0)
-            elif e.is_nonpositive:
-                self.defs.append(v <= 0)
+            self.add(ax.sign_axioms(e, v))
         return self.atoms[e]
+
+    def add(self, axioms: ax.Axioms) -> None:
+        self.defs += axioms.defs
+        self.domain += axioms.domain
 
     def enc(self, e):
         if e in self.cache:
@@ -89,14 +86,12 @@ class _Encoder:
         if isinstance(e, (sp.Min, sp.Max)):
             args = [self.enc(a) for a in e.args]
             m = self.fresh("m")
-            for a in args:
-                self.defs.append(m <= a if isinstance(e, sp.Min) else m >= a)
-            self.defs.append(z3.Or(*[m == a for a in args]))
+            self.add(ax.min_axioms(m, args) if isinstance(e, sp.Min) else ax.max_axioms(m, args))
             return m
         if isinstance(e, sp.Abs):
             x = self.enc(e.args[0])
             a = self.fresh("abs")
-            self.defs += [a >= x, a >= -x, z3.Or(a == x, a == -x)]
+            self.add(ax.abs_axioms(x, a))
             return a
         raise Unsupported(f"{type(e).__name__}: {show(e)}")
 
@@ -112,69 +107,52 @@ class _Encoder:
                 return out
             r = self.fresh("inv")
             pos = self._pow(base, sp.Integer(-n))
-            self.domain.append(b != 0)
-            self.defs.append(z3.Implies(b != 0, r * pos == 1))
+            self.add(ax.reciprocal_axioms(b, pos, r))
             return r
         if exp.is_Rational:
             p, q = int(exp.p), int(exp.q)
             b = self.enc(base)
             root = self.fresh("root")
-            power = root
-            for _ in range(q - 1):
-                power = power * root
-            ok = b >= 0 if p > 0 else b > 0
-            self.defs.append(z3.Implies(b >= 0, z3.And(root >= 0, power == b)))   # defined where b ≥ 0 only
-            self.domain.append(ok)
+            self.add(ax.root_axioms(b, root, q, p))
             out = z3.RealVal(1)
             for _ in range(abs(p)):
                 out = out * root
             if p < 0:
                 r = self.fresh("inv")
-                self.defs.append(z3.Implies(b > 0, r * out == 1))
+                self.add(ax.root_reciprocal_axioms(b, out, r))
                 return r
             return out
         # symbolic exponent: y = b^e for b > 0, with monotonicity and Bernoulli's inequality
         b, x = self.enc(base), self.enc(exp)
         y = self.fresh("pow")
-        self.domain.append(b > 0)
-        self.defs += [z3.Implies(b > 0, y > 0),
-                      z3.Implies(z3.And(b >= 1, x >= 0), y >= 1),
-                      z3.Implies(z3.And(b > 0, b <= 1, x >= 0), y <= 1),
-                      z3.Implies(z3.And(b > 0, x == 0), y == 1),
-                      z3.Implies(z3.And(b > 0, x >= 1), y >= 1 + x * (b - 1)),
-                      z3.Implies(z3.And(b > 0, x >= 0, x <= 1), y <= 1 + x * (b - 1))]
+        self.add(ax.power_axioms(b, x, y))
         for base2, exp2, y2 in self.powers:
             if base2 == base:
                 shift = sp.expand(exp - exp2)
                 if shift.is_Integer and abs(int(shift)) <= 4:
                     k = int(shift)
                     factor = self._pow(base, sp.Integer(abs(k)))
-                    self.defs.append(z3.Implies(b > 0, y == y2 * factor if k >= 0 else y2 == y * factor))
+                    self.add(ax.power_shift_axioms(b, y, y2, k, factor))
                 x2 = self.enc(exp2)
-                self.defs.append(z3.Implies(z3.And(b >= 1, x <= x2), y <= y2))
-                self.defs.append(z3.Implies(z3.And(b >= 1, x >= x2), y >= y2))
+                self.add(ax.power_order_axioms(b, x, y, x2, y2))
         self.powers.append((base, exp, y))
         return y
 
     def _exp(self, arg):
-        z3 = self.z3
         x = self.enc(arg)
         y = self.fresh("exp")
-        self.defs += [y > 0, y >= 1 + x, z3.Implies(x == 0, y == 1), z3.Implies(x <= 0, y <= 1)]
+        self.add(ax.exp_axioms(x, y))
         for x2, y2 in self.exps:
-            self.defs += [z3.Implies(x <= x2, y <= y2), z3.Implies(x >= x2, y >= y2)]
+            self.add(ax.exp_order_axioms(x, y, x2, y2))
         self.exps.append((x, y))
         return y
 
     def _log(self, arg):
-        z3 = self.z3
         x = self.enc(arg)
         l = self.fresh("log")
-        self.domain.append(x > 0)
-        self.defs += [z3.Implies(x > 0, z3.And(l <= x - 1, l * x >= x - 1)), z3.Implies(x == 1, l == 0),
-                      z3.Implies(x >= 1, l >= 0), z3.Implies(z3.And(x > 0, x <= 1), l <= 0)]
+        self.add(ax.log_axioms(x, l))
         for x2, l2 in self.logs:
-            self.defs += [z3.Implies(z3.And(x > 0, x <= x2), l <= l2), z3.Implies(z3.And(x2 > 0, x >= x2), l >= l2)]
+            self.add(ax.log_order_axioms(x, l, x2, l2))
         self.logs.append((x, l))
         return l
 

@@ -9,6 +9,9 @@ plugin tests/mutations/plugin.py, selected with the environment variable TRM_MUT
 fail. ``fast`` rows also run in the default pytest. ``equivalent`` rows are documented, not run: the
 mutant computes the same numbers on every valid input, for the reason given.
 
+The rows of the kernel's own soundness (weakened cited lemmas, flipped constraints of the z3 encoding,
+worst-case inputs off by one in an exponent) live in tests/mutations/soundness_rows.py.
+
 When code moves, re-target the row: ``tests/mutations/test_mutations.py::test_catalog_is_well_formed``
 fails with the row's id when a target or snippet is no longer found.
 """
@@ -22,6 +25,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import sympy as sp
+
+from tests.mutations.soundness_rows import SOUNDNESS_ROWS
 
 BOUNDS_HOLD = "tests/numerics/test_bounds_hold.py"
 BOUNDARIES = "tests/numerics/test_boundaries.py"
@@ -294,4 +299,6 @@ MUTATIONS: dict[str, Mutation] = {m.id: m for m in [
              patch=lambda term: term, key="mixed_tv",
              equivalent="D_TV^seq is a TV (≤ 1) whether exact or its Pinsker cap min(1, sqrt(D_KL^seq/2)): "
                         "min(1, D_TV^seq) = D_TV^seq"),
+    # --- the kernel's own soundness: weakened cited lemmas, flipped z3 constraints, off-by-one worst cases
+    *[Mutation(**row) for row in SOUNDNESS_ROWS],
 ]}

@@ -1,8 +1,10 @@
 """One property test per cited lemma (proofs.lemmas): each evaluates the lemma's own statement on
 exact quantities of random policy pairs, and Hypothesis target() pushes toward the lemma's boundary
-(the ratio of its two sides, or the size of an identity's terms)."""
+(the ratio of its two sides, or the size of an identity's terms). Each test's @example cases put it at the
+lemma's equality and extremal configurations in every profile (tests/proofs/extremal_pairs.py), so that a
+lemma weakened in any direction fails (tests/proofs/test_lemma_falsifications.py)."""
 import numpy as np
-from hypothesis import given, target
+from hypothesis import example, given, target
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -11,6 +13,7 @@ from numerics.divergence import token_kl, token_tv
 from numerics.enumeration import enumerate_sequences
 from numerics.exact import as_automaton, exact_quantities
 from numerics.generators import softmax
+from tests.proofs.extremal_pairs import equal_pair, first_token_tree, one_token_pair, symmetric_pair, two_state_pair
 from tests.proofs.lemma_checks import LEMMA_SETTINGS, assert_lemma
 from tests.strategies import any_pair, automaton_pairs, tabular_pairs
 
@@ -21,6 +24,19 @@ weights_and_values = st.integers(1, 8).flatmap(lambda n: st.tuples(
     arrays(np.float64, n, elements=st.floats(-8, 8)), arrays(np.float64, n, elements=st.floats(-3, 3)),
     arrays(np.float64, n, elements=st.floats(-3, 3)), st.floats(-3, 3)))
 full_support = automaton_pairs(max_states=3, max_vocab=3, max_T=4) | tabular_pairs()
+
+A = np.array
+#: laws (logits a, b, values f, use f = 1[P > Q]): equal; a small symmetric mismatch (TV / sqrt(KL/2) = 1 − 8e-8);
+#: a moderate one; disjoint supports in float64 (TV = 1); a mismatch with the indicator f = 1[P > Q]
+EQUAL_LAWS = (A([0.0, 1.0, -1.0]), A([0.0, 1.0, -1.0]), A([1.0, -2.0, 0.5]), False)
+NEAR_EQUAL_LAWS = (A([1e-3, -1e-3]), A([0.0, 0.0]), A([0.0, 1.0]), True)
+MODERATE_LAWS = (A([0.3, -0.3]), A([0.0, 0.0]), A([0.0, 1.0]), False)
+DISJOINT_LAWS = (A([30.0, -30.0]), A([-30.0, 30.0]), A([0.0, 0.0]), True)
+INDICATOR_LAWS = (A([1.5, 0.0, -2.0]), A([0.0, 0.5, 1.0]), A([0.0, 0.0, 0.0]), True)
+#: (weights, X, Y, λ): Y = sign(X)·λ when λ > 0 (Hölder's equality case); X ≡ 0; plain values
+HOLDER_EXTREMAL = (A([0.0, 1.0, -1.0]), A([1.0, -2.0, 0.5]), A([0.0, 0.0, 0.0]), 1.5)
+ZERO_X = (A([0.0, 0.0]), A([0.0, 0.0]), A([1.0, 2.0]), -1.0)
+PLAIN_VALUES = (A([0.5, -0.5]), A([1.0, 2.0]), A([0.5, -1.0]), -2.0)
 
 
 def _laws(draw):
@@ -33,6 +49,10 @@ def _laws(draw):
 
 @LEMMA_SETTINGS
 @given(logits)
+@example(EQUAL_LAWS)
+@example(INDICATOR_LAWS)
+@example(DISJOINT_LAWS)
+@example(NEAR_EQUAL_LAWS)
 def test_tv_duality(draw):
     p, q, f = _laws(draw)
     ratio = assert_lemma("tv_duality", EP=float(p @ f), EQ=float(q @ f), TV=float(token_tv(p, q)),
@@ -42,6 +62,9 @@ def test_tv_duality(draw):
 
 @LEMMA_SETTINGS
 @given(logits)
+@example(EQUAL_LAWS)
+@example(NEAR_EQUAL_LAWS)
+@example(MODERATE_LAWS)
 def test_pinsker(draw):
     p, q, _ = _laws(draw)
     target(assert_lemma("pinsker", TV=float(token_tv(p, q)), KL=float(token_kl(p, q))), label="TV/sqrt(KL/2)")
@@ -49,6 +72,8 @@ def test_pinsker(draw):
 
 @LEMMA_SETTINGS
 @given(logits)
+@example(DISJOINT_LAWS)
+@example(EQUAL_LAWS)
 def test_tv_at_most_one(draw):
     p, q, _ = _laws(draw)
     target(assert_lemma("tv_at_most_one", TV=float(token_tv(p, q))), label="TV")
@@ -56,6 +81,9 @@ def test_tv_at_most_one(draw):
 
 @LEMMA_SETTINGS
 @given(any_pair)
+@example(symmetric_pair(0.2, 3))
+@example(equal_pair())
+@example(two_state_pair())
 def test_bounded_by_max(pair):
     q = exact_quantities(pair, tv_seq_budget=0)
     dec = decompose(pair)
@@ -69,6 +97,7 @@ def test_bounded_by_max(pair):
 
 @LEMMA_SETTINGS
 @given(tabular_pairs())
+@example(first_token_tree())
 def test_kl_chain_rule(pair):
     """For a prefix tree, states are contexts: KL(d_t^roll ‖ d_t^θ) = Σ_(s<t) E_(d_s^roll)[D_KL]."""
     dec, q = decompose(pair), exact_quantities(pair)
@@ -83,6 +112,7 @@ def test_kl_chain_rule(pair):
 
 @LEMMA_SETTINGS
 @given(tabular_pairs())
+@example(first_token_tree())
 def test_coupling_recursion(pair):
     dec, q = decompose(pair), exact_quantities(pair)
     ratios = [assert_lemma("coupling_recursion", TV_L=float(dec.shift_tv[t - 1]),
@@ -92,6 +122,8 @@ def test_coupling_recursion(pair):
 
 @LEMMA_SETTINGS
 @given(any_pair)
+@example(first_token_tree())
+@example(equal_pair())
 def test_data_processing_tv(pair):
     dec, q = decompose(pair), exact_quantities(pair)
     ratios = [assert_lemma("data_processing_tv", t=t, TV_d=lambda s: float(dec.shift_tv[int(s) - 1]),
@@ -101,6 +133,8 @@ def test_data_processing_tv(pair):
 
 @LEMMA_SETTINGS
 @given(any_pair)
+@example(one_token_pair(5e-4))
+@example(equal_pair())
 def test_seq_pinsker(pair):
     q = exact_quantities(pair)
     if np.isfinite(q.kl_seq):
@@ -109,6 +143,7 @@ def test_seq_pinsker(pair):
 
 @LEMMA_SETTINGS
 @given(any_pair)
+@example(two_state_pair())
 def test_performance_difference(pair):
     dec, q = decompose(pair), exact_quantities(pair)
     size = assert_lemma("performance_difference", Jgap=q.J_theta - q.J_roll, T=q.T,
@@ -118,6 +153,7 @@ def test_performance_difference(pair):
 
 @LEMMA_SETTINGS
 @given(full_support)
+@example(two_state_pair())
 def test_per_token_surrogate(pair):
     dec, q = decompose(pair), exact_quantities(pair)
     size = assert_lemma("per_token_surrogate", Lsur=q.surrogate, T=q.T,
@@ -132,6 +168,7 @@ def _q_values(dec, t):
 
 @LEMMA_SETTINGS
 @given(automaton_pairs(max_states=3, max_vocab=3, max_T=4))
+@example(two_state_pair())
 def test_advantage_as_difference(pair):
     dec = decompose(pair)
     auto = dec.pair
@@ -148,6 +185,7 @@ def test_advantage_as_difference(pair):
 
 @LEMMA_SETTINGS
 @given(any_pair)
+@example(two_state_pair())
 def test_value_at_most_one(pair):
     dec = decompose(pair)
     target(assert_lemma("value_at_most_one", Y=np.concatenate([dec.V_roll.ravel(), dec.V_theta.ravel()])),
@@ -156,6 +194,7 @@ def test_value_at_most_one(pair):
 
 @LEMMA_SETTINGS
 @given(any_pair)
+@example(two_state_pair())
 def test_value_nonnegative(pair):
     dec = decompose(pair)
     values = np.concatenate([dec.V_roll.ravel(), dec.V_theta.ravel()])
@@ -176,6 +215,7 @@ def _delta_terms(dec):
 
 @LEMMA_SETTINGS
 @given(full_support)
+@example(two_state_pair())
 def test_delta_tower(pair):
     dec, q = decompose(pair), exact_quantities(pair)
     terms = _delta_terms(dec)
@@ -184,6 +224,8 @@ def test_delta_tower(pair):
 
 @LEMMA_SETTINGS
 @given(weights_and_values)
+@example(HOLDER_EXTREMAL)
+@example(ZERO_X)
 def test_holder_sup(draw):
     logit, X, Y, _ = draw
     w = softmax(logit)
@@ -195,6 +237,7 @@ def test_holder_sup(draw):
 
 @LEMMA_SETTINGS
 @given(full_support)
+@example(two_state_pair())
 def test_abs_dev_is_twice_tv(pair):
     table = enumerate_sequences(pair)
     q = exact_quantities(pair)
@@ -207,6 +250,7 @@ def test_abs_dev_is_twice_tv(pair):
 
 @LEMMA_SETTINGS
 @given(weights_and_values)
+@example(PLAIN_VALUES)
 def test_expectation_linear(draw):
     logit, Yv, _, lam = draw
     w = softmax(logit)
@@ -215,6 +259,7 @@ def test_expectation_linear(draw):
 
 @LEMMA_SETTINGS
 @given(weights_and_values)
+@example(PLAIN_VALUES)
 def test_expectation_additive(draw):
     logit, Yv, Zv, _ = draw
     w = softmax(logit)
@@ -223,6 +268,7 @@ def test_expectation_additive(draw):
 
 @LEMMA_SETTINGS
 @given(weights_and_values, st.integers(0, 4))
+@example(PLAIN_VALUES, 3)
 def test_expectation_of_sum(draw, N):
     logit, Yv, Zv, _ = draw
     w = softmax(logit)
@@ -240,6 +286,7 @@ def _sequence_weights(pair):
 
 @LEMMA_SETTINGS
 @given(full_support)
+@example(two_state_pair())
 def test_change_of_measure(pair):
     table, P, rho = _sequence_weights(pair)
     q = exact_quantities(pair)
@@ -250,6 +297,7 @@ def test_change_of_measure(pair):
 
 @LEMMA_SETTINGS
 @given(full_support)
+@example(two_state_pair())
 def test_ratio_mean_one(pair):
     table, P, rho = _sequence_weights(pair)
     sizes = [assert_lemma("ratio_mean_one", E_roll=lambda arr: float(P @ arr), rho=rho, s=s)

@@ -1,19 +1,21 @@
 """The cited lemmas of the χ² family (THEORY §10, proofs.second_moment_proofs), each checked by
 enumerating every sequence of small random pairs (numerics.enumeration.enumerate_sequences) with the
 per-context χ²(θ ‖ roll) of numerics.divergence.token_chi2, and Hypothesis target() pushing toward the
-lemma's boundary.
+lemma's boundary; @example cases put each at its equality case in every profile (a constant χ² for the
+recursion and the increment bound, constant |W| at T = 2 for Cauchy–Schwarz, t = T for data processing).
 
 Along a sequence: u_t = ρ_t − 1, M_t = Π_(s≤t) ρ_s (M_0 = 1), W = M_T − 1 − Σ_t u_t.
 """
 from dataclasses import dataclass
 
 import numpy as np
-from hypothesis import given, target
+from hypothesis import example, given, target
 
 from numerics.divergence import token_chi2
 from numerics.enumeration import enumerate_sequences, worst_case_error
 from numerics.exact import as_automaton
 from proofs.second_moment_proofs import derivations as _register_chi2_lemmas
+from tests.proofs.extremal_pairs import equal_pair, symmetric_pair, two_state_pair
 from tests.proofs.lemma_checks import LEMMA_SETTINGS, assert_lemma
 from tests.strategies import automaton_pairs, tabular_pairs
 
@@ -61,6 +63,7 @@ def _W(w: Walk) -> np.ndarray:
 
 @LEMMA_SETTINGS
 @given(pairs)
+@example(two_state_pair())
 def test_orthogonal_increments(pair):
     w = walk(pair)
     increments = [w.E((w.M[t - 1] - 1.0) ** 2 * w.chi2[t - 1]) for t in range(1, w.T + 1)]
@@ -70,6 +73,7 @@ def test_orthogonal_increments(pair):
 
 @LEMMA_SETTINGS
 @given(pairs)
+@example(symmetric_pair(0.2, 3))
 def test_second_moment_recursion(pair):
     w = walk(pair)
     m2 = [w.E(w.M[t] ** 2) for t in range(w.T + 1)]
@@ -80,6 +84,7 @@ def test_second_moment_recursion(pair):
 
 @LEMMA_SETTINGS
 @given(pairs)
+@example(two_state_pair())
 def test_weight_starts_at_one(pair):
     w = walk(pair)
     target(assert_lemma("weight_starts_at_one", m2=lambda i: w.E(w.M[int(i)] ** 2)), label="E[M_0²]")
@@ -87,6 +92,7 @@ def test_weight_starts_at_one(pair):
 
 @LEMMA_SETTINGS
 @given(pairs)
+@example(two_state_pair())
 def test_weight_variance(pair):
     w = walk(pair)
     sizes = [assert_lemma("weight_variance", n=t, var_M=lambda i: w.E((w.M[int(i)] - 1.0) ** 2),
@@ -96,6 +102,8 @@ def test_weight_variance(pair):
 
 @LEMMA_SETTINGS
 @given(pairs)
+@example(two_state_pair())
+@example(equal_pair())
 def test_chi2_data_processing(pair):
     w = walk(pair)
     chi2_seq = w.E(w.M[-1] ** 2) - 1.0
@@ -106,6 +114,8 @@ def test_chi2_data_processing(pair):
 
 @LEMMA_SETTINGS
 @given(pairs)
+@example(symmetric_pair(0.2, 2))
+@example(equal_pair())
 def test_cauchy_schwarz(pair):
     w = walk(pair)
     W = _W(w)
@@ -114,6 +124,7 @@ def test_cauchy_schwarz(pair):
 
 @LEMMA_SETTINGS
 @given(pairs)
+@example(two_state_pair())
 def test_worst_reward(pair):
     w = walk(pair)
     W = _W(w)
@@ -123,6 +134,8 @@ def test_worst_reward(pair):
 
 @LEMMA_SETTINGS
 @given(pairs)
+@example(symmetric_pair(0.2, 3))
+@example(equal_pair())
 def test_increment_bound(pair):
     w = walk(pair)
     ratios = [assert_lemma("increment_bound", t=t, chi2_max=w.chi2_max,
