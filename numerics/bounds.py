@@ -1,11 +1,14 @@
 """Every bound of THEORY §5, evaluated in float64 from the formulas of :mod:`proofs.bounds`.
 
-Each bound is C · Σ_{t=1}^T term_t with term_t lambdified from ``proofs.bounds.BOUND_TERMS``, which the
-proof kernel assembles from the master inequality (or the Δ route) and one route of each lemma
-(proofs.bound_family); C = 4 "paper", C = 2 "sharp", as assembled. Nothing is retyped here: the LN-TRM
-weight is the assembled Adaptive-hybrid future factor and the worst-case inputs are the right sides of
-the lemmas bounding them. The unified bound B* is the minimum of the bounds. Inputs are the measured
-quantities δ = D_KL^{tok,max}, ε = D_TV^{tok,max}, D_KL^seq, D_TV^seq and D̄_t (per position).
+Each bound is C · Σ_{t=1}^T term_t with term_t the numpy function generated from
+``proofs.bounds.BOUND_TERMS`` (:mod:`numerics.generated_bounds`, written by ``python3 -m numerics.codegen``
+and checked against the kernel by tests/numerics/test_generated_bounds.py; :mod:`numerics.formulas` holds
+the table in use), which the proof kernel assembles from the master inequality (or the Δ route) and one
+route of each lemma (proofs.bound_family); C = 4 "paper", C = 2 "sharp", as assembled. Nothing is retyped
+here: the LN-TRM weight is the assembled Adaptive-hybrid future factor and the worst-case inputs are the
+right sides of the lemmas bounding them. Importing this module costs numpy only (no sympy, no proofs).
+The unified bound B* is the minimum of the bounds. Inputs are the measured quantities
+δ = D_KL^{tok,max}, ε = D_TV^{tok,max}, D_KL^seq, D_TV^seq and D̄_t (per position).
 An infinite δ or D_KL^seq (support mismatch) is evaluated through the caps min(1, ·), which keep
 the KL-driven bounds finite.
 """
@@ -13,36 +16,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
-import sympy as sp
 
+from numerics import formulas
 from numerics.errors import TRMInputError
-from proofs import bounds as formulas
-from proofs.symbols import T as T_sym, dbar, delta, eps, kl_seq, t as t_sym, tv_seq
 
-BOUND_NAMES = formulas.BOUND_NAMES
-CONSTANT_FAMILIES = tuple(formulas.CONSTANTS)
+BOUND_NAMES = formulas.active().BOUND_NAMES
+CONSTANT_FAMILIES = tuple(formulas.active().CONSTANTS)
 #: Relative slack allowed when checking that inputs respect the caps that relate them.
 CONSISTENCY_RTOL = 1e-9
 _FINITE_INFINITY = np.finfo(np.float64).max
-
-
-@lru_cache(maxsize=None)
-def _term_function(name: str):
-    return sp.lambdify([T_sym, t_sym, delta, eps, kl_seq, tv_seq, dbar], formulas.BOUND_TERMS[name], modules="numpy")
-
-
-@lru_cache(maxsize=None)
-def _scalar_function(expr_key: str):
-    exprs = {
-        "pinsker_cap": (formulas.pinsker_cap(kl_seq), [kl_seq]),
-        "worst_eps": (formulas.worst_case_eps(delta), [delta]),
-        "worst_kl_seq": (formulas.worst_case_kl_seq(delta, T_sym), [delta, T_sym]),
-    }
-    expr, args = exprs[expr_key]
-    return sp.lambdify(args, expr, modules="numpy")
 
 
 def _finite(x: float) -> float:
@@ -51,13 +35,14 @@ def _finite(x: float) -> float:
 
 def pinsker_cap(kl: float) -> float:
     """min(1, sqrt(KL/2)) from proofs.bounds.pinsker_cap; +inf KL gives 1."""
-    return float(_scalar_function("pinsker_cap")(_finite(kl)))
+    return float(formulas.active().pinsker_cap(_finite(kl)))
 
 
 def constant(family: str) -> float:
-    if family not in formulas.CONSTANTS:
+    constants = formulas.active().CONSTANTS
+    if family not in constants:
         raise TRMInputError(f"constants = {family!r}: choose one of {', '.join(CONSTANT_FAMILIES)}")
-    return float(formulas.CONSTANTS[family])
+    return float(constants[family])
 
 
 @dataclass(frozen=True)
@@ -100,10 +85,11 @@ class BoundInputs:
         T = check_horizon(T)
         d = check_value("kl-max (δ)", kl_tok_max, allow_inf=True)
         notes = []
-        eps_cap = float(_scalar_function("worst_eps")(_finite(d)))
+        table = formulas.active()
+        eps_cap = float(table.worst_case_eps(_finite(d)))
         e = _capped_input("tv-max", "ε", tv_tok_max, eps_cap, "the Pinsker cap min(1, sqrt(δ/2))",
                           "ε ≤ min(1, sqrt(δ/2)) must hold", notes)
-        kl_cap = float(_scalar_function("worst_kl_seq")(_finite(d), T)) if math.isfinite(d) else math.inf
+        kl_cap = float(table.worst_case_kl_seq(_finite(d), T)) if math.isfinite(d) else math.inf
         D = _capped_input("kl-seq", "D_KL^seq", kl_seq, kl_cap, "T·δ",
                           "the KL chain rule gives D_KL^seq ≤ T·D_KL^(tok,max)", notes, allow_inf=True)
         tv = _capped_input("tv-seq", "D_TV^seq", tv_seq, pinsker_cap(D), "the Pinsker cap min(1, sqrt(D_KL^seq/2))",
@@ -156,8 +142,9 @@ def evaluate_bounds(inputs: BoundInputs, constants: str = "paper") -> dict:
     t = np.arange(1, T + 1, dtype=np.float64)
     args = (float(T), t, _finite(inputs.kl_tok_max), inputs.tv_tok_max, _finite(inputs.kl_seq), inputs.tv_seq, dbar_t)
     values = {}
+    terms_of = formulas.active().BOUND_TERMS
     for name in BOUND_NAMES:
-        terms = np.broadcast_to(_term_function(name)(*args), (T,))
+        terms = np.broadcast_to(terms_of[name](*args), (T,))
         values[name] = float(c * terms.sum())
     argmin = min(BOUND_NAMES, key=values.__getitem__)
     values["unified"] = values[argmin]
@@ -201,10 +188,6 @@ def threshold(T: int, budget: float, constants: str = "paper", rel_tol: float = 
 def length_neutral_weights(T: int, kl_tok_max: float, tv_tok_max: float) -> np.ndarray:
     """[T] LN-TRM weights w_t = min(1, (T−t)ε, sqrt((T−t)δ/2)): the Adaptive-hybrid future factor
     (proofs.bounds.length_neutral_weight)."""
-    w = _weight_function()(float(T), np.arange(1, T + 1, dtype=np.float64), _finite(kl_tok_max), tv_tok_max)
+    w = formulas.active().length_neutral_weight(float(T), np.arange(1, T + 1, dtype=np.float64),
+                                                 _finite(kl_tok_max), tv_tok_max)
     return np.broadcast_to(w, (T,)).astype(np.float64)
-
-
-@lru_cache(maxsize=None)
-def _weight_function():
-    return sp.lambdify([T_sym, t_sym, delta, eps], formulas.length_neutral_weight(), modules="numpy")

@@ -15,7 +15,8 @@ families (it comes from sup_R |E[R W]| = ½ E|W|, not from the advantage lemma).
 B** = min(B*, B_χ²-max, B_χ²-mixed, B_χ²-exact) is reported beside the paper's unified B* as
 ``unified_with_chi2``; B* itself ('unified') is never changed by this family.
 
-Each per-position term is lambdified from ``proofs.second_moment.CHI2_SHIFT`` and summed over
+Each per-position term is generated from ``proofs.second_moment.CHI2_SHIFT`` (:mod:`numerics.generated_bounds`,
+``python3 -m numerics.codegen``; :mod:`numerics.formulas` holds the table in use) and summed over
 t = 1..T in chunks (T up to 10^7 and beyond in bounded memory); every term is ≥ 0, so the sum has no
 cancellation. :func:`chi2_max_bound_closed` is the closed form of the χ²-max sum (tested equal to it),
 used where many evaluations are needed (threshold inversion).
@@ -24,17 +25,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
-import sympy as sp
 
+from numerics import formulas
 from numerics.bounds import check_horizon, check_value
 from numerics.errors import TRMInputError
-from proofs import second_moment as formulas
-from proofs.symbols import t as t_sym
 
-CHI2_BOUND_NAMES = formulas.CHI2_BOUND_NAMES
+CHI2_BOUND_NAMES = formulas.active().CHI2_BOUND_NAMES
 #: Relative slack allowed when checking that user inputs respect the relations between them.
 CONSISTENCY_RTOL = 1e-9
 #: Positions summed per chunk.
@@ -47,19 +45,16 @@ UNIFIED_WITH_CHI2_NOTE = ("unified_with_chi2 = B** = min(B*, chi2_max, chi2_mixe
                           "paper's B*")
 
 
-@lru_cache(maxsize=None)
 def _shift_function(name: str):
-    return sp.lambdify([t_sym, formulas.chi2_max, formulas.chi2_seq], formulas.CHI2_SHIFT[name], modules="numpy")
+    return formulas.active().CHI2_SHIFT[name]
 
 
-@lru_cache(maxsize=None)
 def _constant() -> float:
-    return float(formulas.CHI2_CONSTANT)
+    return float(formulas.active().CHI2_CONSTANT)
 
 
-@lru_cache(maxsize=None)
 def _exact_function():
-    return sp.lambdify([formulas.second_moment], formulas.chi2_bound_expr("chi2_exact"), modules="numpy")
+    return formulas.active().chi2_exact
 
 
 def shift_sum(name: str, T: int, chi2_max: float, chi2_seq: float = math.inf) -> float:
