@@ -15,6 +15,7 @@ the KL-driven bounds finite.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -132,24 +133,74 @@ def check_value(name: str, value, allow_inf: bool = False) -> float:
     return v
 
 
-def evaluate_bounds(inputs: BoundInputs, constants: str = "paper") -> dict:
-    """{name: value} for every bound, plus 'unified' (B*, the minimum) and 'argmin' (its name)."""
-    c = constant(constants)
+#: Positions per chunk when summing per-position terms: each term's temporaries stay in cache, and no [T]
+#: temporary exists (see :func:`sum_over_positions`)
+TERM_CHUNK = 2**16
+#: At most this many threads sum chunks at once (numpy releases the GIL inside its loops)
+MAX_SUM_THREADS = 8
+
+
+def sum_over_positions(terms, T: int, count: int, chunk: int = TERM_CHUNK) -> list[float]:
+    """[Σ_{t=1}^T x_t for each of the ``count`` arrays ``terms(start, stop, t)`` returns for the positions
+    t = start+1..stop] (``t`` a float64 array of them; an entry may be a scalar, taken at every position).
+
+    The positions go a chunk at a time, so every temporary is a chunk long; beyond four chunks they are
+    summed on a few threads. Each chunk's sums are added in chunk order whatever thread computed them, so
+    the result does not depend on the threads."""
+    starts = range(0, T, chunk)
+
+    def one(start: int) -> list[float]:
+        stop = min(T, start + chunk)
+        t = np.arange(start + 1, stop + 1, dtype=np.float64)
+        return [float(np.sum(np.broadcast_to(x, t.shape))) for x in terms(start, stop, t)]
+
+    threads = min(MAX_SUM_THREADS, os.cpu_count() or 1, len(starts) // 4)
+    if threads > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads) as pool:
+            parts = list(pool.map(one, starts))
+    else:
+        parts = [one(start) for start in starts]
+    totals = [0.0] * count
+    for part in parts:
+        totals = [a + b for a, b in zip(totals, part)]
+    return totals
+
+
+def bound_sums(inputs: BoundInputs) -> dict:
+    """{name: Σ_{t=1}^T term_t} for every bound (the bound is C times it), by :func:`sum_over_positions`."""
     T = inputs.T
     dbar_t = np.asarray(inputs.tv_pos_mean, dtype=np.float64)
     if dbar_t.shape != (T,):
         raise TRMInputError(f"tv_pos_mean: expected {T} values (one per position), got shape {dbar_t.shape}")
-    t = np.arange(1, T + 1, dtype=np.float64)
-    args = (float(T), t, _finite(inputs.kl_tok_max), inputs.tv_tok_max, _finite(inputs.kl_seq), inputs.tv_seq, dbar_t)
-    values = {}
-    terms_of = formulas.active().BOUND_TERMS
-    for name in BOUND_NAMES:
-        terms = np.broadcast_to(terms_of[name](*args), (T,))
-        values[name] = float(c * terms.sum())
+    scalars = (_finite(inputs.kl_tok_max), inputs.tv_tok_max, _finite(inputs.kl_seq), inputs.tv_seq)
+    functions = [formulas.active().BOUND_TERMS[name] for name in BOUND_NAMES]
+
+    def terms(start, stop, t):
+        return [f(float(T), t, *scalars, dbar_t[start:stop]) for f in functions]
+
+    return dict(zip(BOUND_NAMES, sum_over_positions(terms, T, len(functions))))
+
+
+def _with_unified(values: dict) -> dict:
     argmin = min(BOUND_NAMES, key=values.__getitem__)
     values["unified"] = values[argmin]
     values["argmin"] = argmin
     return values
+
+
+def evaluate_bounds(inputs: BoundInputs, constants: str = "paper") -> dict:
+    """{name: value} for every bound, plus 'unified' (B*, the minimum) and 'argmin' (its name)."""
+    c = constant(constants)
+    return _with_unified({name: c * total for name, total in bound_sums(inputs).items()})
+
+
+def evaluate_bound_families(inputs: BoundInputs, families=CONSTANT_FAMILIES) -> dict:
+    """{family: :func:`evaluate_bounds` of that family}, the sums over positions taken once for all."""
+    cs = {family: constant(family) for family in families}
+    sums = bound_sums(inputs)
+    return {family: _with_unified({name: c * total for name, total in sums.items()}) for family, c in cs.items()}
 
 
 def worst_case_unified(T: int, kl_tok_max: float, constants: str = "paper") -> float:

@@ -17,7 +17,7 @@ B** = min(B*, B_χ²-max, B_χ²-mixed, B_χ²-exact) is reported beside the pap
 
 Each per-position term is generated from ``proofs.second_moment.CHI2_SHIFT`` (:mod:`numerics.generated_bounds`,
 ``python3 -m numerics.codegen``; :mod:`numerics.formulas` holds the table in use) and summed over
-t = 1..T in chunks (T up to 10^7 and beyond in bounded memory); every term is ≥ 0, so the sum has no
+t = 1..T in chunks (T up to 10^7 and beyond in bounded memory; :func:`numerics.bounds.sum_over_positions`); every term is ≥ 0, so the sum has no
 cancellation. :func:`chi2_max_bound_closed` is the closed form of the χ²-max sum (tested equal to it),
 used where many evaluations are needed (threshold inversion).
 """
@@ -29,14 +29,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from numerics import formulas
-from numerics.bounds import check_horizon, check_value
+from numerics.bounds import check_horizon, check_value, sum_over_positions
 from numerics.errors import TRMInputError
 
 CHI2_BOUND_NAMES = formulas.active().CHI2_BOUND_NAMES
 #: Relative slack allowed when checking that user inputs respect the relations between them.
 CONSISTENCY_RTOL = 1e-9
-#: Positions summed per chunk.
-_CHUNK = 2**20
 
 CHI2_FAMILY_NOTE = ("chi2_max, chi2_mixed, chi2_exact: the second-moment (χ²) bound family (THEORY §10), this "
                     "suite's result, not the paper's; constant ½ in both constant families")
@@ -58,18 +56,16 @@ def _exact_function():
 
 
 def shift_sum(name: str, T: int, chi2_max: float, chi2_seq: float = math.inf) -> float:
-    """Σ_{t=1}^T shift_t of bound ``name`` ('chi2_max' or 'chi2_mixed'), summed in chunks of positions."""
+    """Σ_{t=1}^T shift_t of bound ``name`` ('chi2_max' or 'chi2_mixed'), summed a chunk of positions at a time
+    (:func:`numerics.bounds.sum_over_positions`); +inf once the shift overflows."""
     if math.isinf(chi2_max):
         return 0.0 if T == 1 else math.inf
     fn = _shift_function(name)
-    total = 0.0
-    with np.errstate(over="ignore"):
-        for start in range(1, T + 1, _CHUNK):
-            t = np.arange(start, min(T, start + _CHUNK - 1) + 1, dtype=np.float64)
-            total += float(np.sum(np.broadcast_to(fn(t, chi2_max, chi2_seq), t.shape)))
-            if math.isinf(total):
-                break
-    return total
+    with np.errstate(over="ignore", invalid="ignore"):
+        if math.isinf(float(fn(float(T), chi2_max, chi2_seq))):
+            return math.inf         # every shift is ≥ 0 and the last one overflows: no need to add T terms
+        (total,) = sum_over_positions(lambda start, stop, t: [fn(t, chi2_max, chi2_seq)], T, 1)
+    return math.inf if math.isnan(total) else total
 
 
 def _half_sqrt_product(chi2_max: float, total: float) -> float:
