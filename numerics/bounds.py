@@ -140,13 +140,14 @@ TERM_CHUNK = 2**16
 MAX_SUM_THREADS = 8
 
 
-def sum_over_positions(terms, T: int, count: int, chunk: int = TERM_CHUNK) -> list[float]:
+def sum_over_positions(terms, T: int, count: int, chunk: int | None = None) -> list[float]:
     """[Σ_{t=1}^T x_t for each of the ``count`` arrays ``terms(start, stop, t)`` returns for the positions
     t = start+1..stop] (``t`` a float64 array of them; an entry may be a scalar, taken at every position).
 
     The positions go a chunk at a time, so every temporary is a chunk long; beyond four chunks they are
     summed on a few threads. Each chunk's sums are added in chunk order whatever thread computed them, so
     the result does not depend on the threads."""
+    chunk = chunk or TERM_CHUNK
     starts = range(0, T, chunk)
 
     def one(start: int) -> list[float]:
@@ -154,7 +155,7 @@ def sum_over_positions(terms, T: int, count: int, chunk: int = TERM_CHUNK) -> li
         t = np.arange(start + 1, stop + 1, dtype=np.float64)
         return [float(np.sum(np.broadcast_to(x, t.shape))) for x in terms(start, stop, t)]
 
-    threads = min(MAX_SUM_THREADS, os.cpu_count() or 1, len(starts) // 4)
+    threads = min(MAX_SUM_THREADS, _usable_cores(), len(starts) // 4)
     if threads > 1:
         from concurrent.futures import ThreadPoolExecutor
 
@@ -166,6 +167,14 @@ def sum_over_positions(terms, T: int, count: int, chunk: int = TERM_CHUNK) -> li
     for part in parts:
         totals = [a + b for a, b in zip(totals, part)]
     return totals
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on (its affinity mask where the OS has one, else the core count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def bound_sums(inputs: BoundInputs) -> dict:

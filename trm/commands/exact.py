@@ -57,7 +57,6 @@ def run(args) -> int:
         quantities = exact_quantities(auto, tv_seq_budget=budget, max_memory=memory_limit or None,
                                       max_seconds=time_limit or None)
     payload = quantities.to_json(positions=False)
-    route_positions(payload, {"tv_pos_mean": quantities.tv_pos_mean, "kl_pos_mean": quantities.kl_pos_mean}, args)
     inputs = BoundInputs.from_exact(quantities)
     chi2 = evaluate_chi2_bounds(Chi2Inputs.from_exact(quantities))
     families = evaluate_bound_families(inputs, ("paper", "sharp"))
@@ -92,6 +91,7 @@ def run(args) -> int:
     payload["bound_check"] = _bound_check(payload)
     payload["definitions"] = {"error": "J(π_θ) − J(π_roll) − L'", "delta_identity": "Δ, with error = −Δ",
                               "vacuous": "a bound ≥ 1 (a reward in [0, 1] keeps |error| ≤ 1)"}
+    route_positions(payload, {"tv_pos_mean": quantities.tv_pos_mean, "kl_pos_mean": quantities.kl_pos_mean}, args)
     emit(payload, args.json, lambda p: _human_exact(p, quantities.tv_pos_mean))
     return 0
 
