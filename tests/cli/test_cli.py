@@ -163,6 +163,22 @@ def test_bench_exact_small(capsys):
     assert code == 0 and [r["T"] for r in records] == [64, 128]
 
 
+def test_bench_exact_times_the_whole_command(capsys):
+    code, out, _ = run(capsys, "bench", "exact", "--states", "3", "--vocab", "2", "--T", "32", "--repeats", "1",
+                       "--command", "--json")
+    (record,) = json.loads(out)["records"]
+    assert code == 0 and record["command_seconds"] > 0 and record["command_peak_rss_bytes"] > 2**20
+    assert record["command_over_engine"] == pytest.approx(record["command_seconds"] / record["suite_seconds"])
+
+
+@pytest.mark.slow
+def test_bench_startup(capsys):
+    code, out, _ = run(capsys, "bench", "startup", "--runs", "1", "--json")
+    p = json.loads(out)
+    assert code == 0 and set(p["over_import_numpy"]) == {"trm bounds", "trm threshold", "trm --help"}
+    assert all(s["median"] > 0 for s in p["wall_seconds"].values())
+
+
 def test_console_script_entry_point():
     result = subprocess.run([sys.executable, "-m", "trm", "bounds", "--T", "16", "--kl-max", "1e-3", "--json"],
                             capture_output=True, text=True, check=False)
