@@ -28,6 +28,7 @@ def run(args) -> int:
             r.update(bench_exact_command(benchmark_pair(r["S"], r["V"], r["T"], args.seed, args.time_dependent),
                                          args.repeats))
             r["command_over_engine"] = r["command_seconds"] / r["suite_seconds"]
+            r["in_process_over_engine"] = r["command_in_process_seconds"] / r["suite_seconds"]
     payload = {"benchmark": "exact engine vs a vectorised numpy loop and the per-step DP",
                "threads": thread_settings(), "roofline": roofline(), "records": records}
 
@@ -46,12 +47,17 @@ def run(args) -> int:
         if any("command_seconds" in r for r in p["records"]):
             print(f"\nthe whole command, `{p['records'][0]['command']}` (a fresh process: start-up, load, engine, "
                   "second moments, every bound, output)")
-            print(f"{'S':>4} {'V':>4} {'T':>10} {'engine s':>9} {'command s':>10} {'median s':>9} {'× engine':>9} "
-                  f"{'peak RSS MiB':>12}")
+            print(f"{'S':>4} {'V':>4} {'T':>10} {'engine s':>9} {'command s':>10} {'median s':>9} {'cpu s':>7} "
+                  f"{'× engine':>9} {'in-process s':>12} {'× engine':>9} {'peak RSS MiB':>12}")
             for r in p["records"]:
                 print(f"{r['S']:>4} {r['V']:>4} {r['T']:>10} {r['suite_seconds']:>9.3f} {r['command_seconds']:>10.3f} "
-                      f"{r['command_seconds_median']:>9.3f} {r['command_over_engine']:>9.2f} "
+                      f"{r['command_seconds_median']:>9.3f} {r['command_cpu_seconds']:>7.3f} {r['command_over_engine']:>9.2f} "
+                      f"{r['command_in_process_seconds']:>12.3f} {r['in_process_over_engine']:>9.2f} "
                       f"{r['command_peak_rss_bytes'] / 2**20:>12.0f}")
+            print("command: best wall of fresh processes (cpu: their best user + system time); in-process: the same "
+                  "command through trm.cli.main in this process (no interpreter start-up)")
+            if not p["records"][0]["bytecode_cache"]:
+                print("note: PYTHONDONTWRITEBYTECODE is set, so every run compiles the project's modules afresh")
 
     emit(payload, args.json, human)
     return 0
@@ -64,12 +70,18 @@ def _bench_startup(args) -> int:
                             "run in turn)", **bench_startup(args.runs)}
 
     def human(p):
-        print(f"{p['runs']} runs each, in turn; wall seconds median (min–max), peak RSS")
+        print(f"{p['runs']} runs each, in turn; wall and CPU seconds median (min–max), peak RSS; ratios to "
+              "`python3 -c 'import numpy'` taken run by run")
         for name, stats in p["wall_seconds"].items():
-            ratio = p["over_import_numpy"].get(name)
-            extra = "" if ratio is None else f"   × import numpy: {ratio['median']:.2f} ({ratio['min']:.2f}–{ratio['max']:.2f})"
-            print(f"  {name:<15} {stats['median']:.3f} s ({stats['min']:.3f}–{stats['max']:.3f})  "
-                  f"{p['peak_rss_bytes'][name] / 2**20:.0f} MiB{extra}")
+            cpu = p["cpu_seconds"][name]
+            line = (f"  {name:<15} wall {stats['median']:.3f} s ({stats['min']:.3f}–{stats['max']:.3f})  "
+                    f"cpu {cpu['median']:.3f} s  {p['peak_rss_bytes'][name] / 2**20:.0f} MiB")
+            if name in p["over_import_numpy"]:
+                w, c = p["over_import_numpy"][name], p["cpu_over_import_numpy"][name]
+                line += f"   × numpy: wall {w['median']:.2f} ({w['min']:.2f}–{w['max']:.2f}), cpu {c['median']:.2f}"
+            print(line)
+        if not p["bytecode_cache"]:
+            print("note: PYTHONDONTWRITEBYTECODE is set, so every run compiles the project's modules afresh")
 
     emit(payload, args.json, human)
     return 0
