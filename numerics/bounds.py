@@ -145,15 +145,17 @@ def sum_over_positions(terms, T: int, count: int, chunk: int | None = None) -> l
     t = start+1..stop] (``t`` a float64 array of them; an entry may be a scalar, taken at every position).
 
     The positions go a chunk at a time, so every temporary is a chunk long; beyond four chunks they are
-    summed on a few threads. Each chunk's sums are added in chunk order whatever thread computed them, so
-    the result does not depend on the threads."""
+    summed on a few threads, under the caller's ``numpy.errstate``. Each chunk's sums are added in chunk order
+    whatever thread computed them, so the result does not depend on the threads."""
     chunk = chunk or TERM_CHUNK
     starts = range(0, T, chunk)
+    errors = np.geterr()               # the caller's floating-point error handling, for the worker threads too
 
     def one(start: int) -> list[float]:
         stop = min(T, start + chunk)
-        t = np.arange(start + 1, stop + 1, dtype=np.float64)
-        return [float(np.sum(np.broadcast_to(x, t.shape))) for x in terms(start, stop, t)]
+        with np.errstate(**errors):
+            t = np.arange(start + 1, stop + 1, dtype=np.float64)
+            return [float(np.sum(np.broadcast_to(x, t.shape))) for x in terms(start, stop, t)]
 
     threads = min(MAX_SUM_THREADS, _usable_cores(), len(starts) // 4)
     if threads > 1:
