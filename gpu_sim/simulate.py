@@ -136,24 +136,28 @@ class SimulationResult:
             return {"mean": None, "se": None, "n": est.n}
         return est.to_json()
 
-    def to_json(self) -> dict:
+    def to_json(self, positions: bool = True) -> dict:
+        """The `trm simulate --json` keys; without ``positions`` the [T] arrays tv_pos_mean, kl_pos_mean and
+        chi2_pos_mean are left out (the command summarises them)."""
         out = {key: self.estimate_json(key) for key in self.estimates}
         out.update({
             "T": self.config.T, "samples": self.config.samples, "seed": self.config.seed,
             "kl_tok_max_sampled": self.kl_tok_max_sampled, "tv_tok_max_sampled": self.tv_tok_max_sampled,
             "kl_tok_max_sampled_is": "a lower estimate of δ (max over sampled contexts only)",
-            "tv_pos_mean": [float(v) for v in self.tv_pos_mean], "kl_pos_mean": [float(v) for v in self.kl_pos_mean],
             "acceptance": self.acceptance, "bounds_plugin": self.bounds_plugin, "exact": self.exact,
             "variance_reduction": self.variance_reduction, "device": self.device, "seconds": self.seconds,
             "memory": self.memory, "notes": self.notes, "estimate_status": self.estimate_status,
             "support": self.support.to_json(), "bounds_apply": self.bounds_apply,
             "chi2_tok_max_sampled": self.chi2_tok_max_sampled,
-            "chi2_pos_mean": None if self.chi2_pos_mean is None else [float(v) for v in self.chi2_pos_mean],
             "worst_case_error_is": "sup over rewards R ∈ [0, 1] of |Error| = E_roll[W⁻], estimated by the mean of "
                                    "W⁻ (variance linear in T); half_mean_abs_W is the naive ½·mean|W|; "
                                    "worst_case_error_interval adds a confidence interval at a stated level",
             "worst_case_error_interval": self.worst_case_interval, "certificate": self.certificate,
         })
+        if positions:
+            out.update({"tv_pos_mean": [float(v) for v in self.tv_pos_mean],
+                        "kl_pos_mean": [float(v) for v in self.kl_pos_mean],
+                        "chi2_pos_mean": None if self.chi2_pos_mean is None else [float(v) for v in self.chi2_pos_mean]})
         return out
 
 

@@ -168,6 +168,14 @@ def traced_peak(fn) -> int:
         tracemalloc.stop()
 
 
+def benchmark_pair(states: int, vocab: int, T: int, seed: int = 0, time_dependent: bool = False) -> AutomatonPair:
+    """The pair :func:`bench_exact` times at (S, V, T): a random automaton with one prompt (or a time-dependent
+    one); the same arguments give the same pair."""
+    if time_dependent:
+        return time_dependent_pair(states, vocab, T, seed)
+    return random_automaton(np.random.default_rng(seed), states=states, vocab=vocab, T=T, prompts=1)
+
+
 def bench_exact(states: int = 64, vocab: int = 64, lengths=(4096, 65536), repeats: int = 3, seed: int = 0,
                 time_dependent: bool = False, baseline_max_T: int = 65536) -> list[dict]:
     """Best-of-``repeats`` wall times, on the same pair and in the same run, of the suite's engine, the
@@ -176,10 +184,7 @@ def bench_exact(states: int = 64, vocab: int = 64, lengths=(4096, 65536), repeat
     compute (the paper's quantities), so the second-moment pass of THEORY §10 is left out of the timing."""
     records = []
     for T in lengths:
-        if time_dependent:
-            pair = time_dependent_pair(states, vocab, T, seed)
-        else:
-            pair = random_automaton(np.random.default_rng(seed), states=states, vocab=vocab, T=T, prompts=1)
+        pair = benchmark_pair(states, vocab, T, seed, time_dependent)
         plan = plan_exact(pair)
         suite = _best_time(lambda: exact_quantities(pair, tv_seq_budget=0, max_memory=None, max_seconds=None,
                                                        second_moments=False), repeats)

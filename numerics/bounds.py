@@ -1,49 +1,33 @@
 """Every bound of THEORY §5, evaluated in float64 from the formulas of :mod:`proofs.bounds`.
 
-Each bound is C · Σ_{t=1}^T term_t with term_t lambdified from ``proofs.bounds.BOUND_TERMS``, which the
-proof kernel assembles from the master inequality (or the Δ route) and one route of each lemma
-(proofs.bound_family); C = 4 "paper", C = 2 "sharp", as assembled. Nothing is retyped here: the LN-TRM
-weight is the assembled Adaptive-hybrid future factor and the worst-case inputs are the right sides of
-the lemmas bounding them. The unified bound B* is the minimum of the bounds. Inputs are the measured
-quantities δ = D_KL^{tok,max}, ε = D_TV^{tok,max}, D_KL^seq, D_TV^seq and D̄_t (per position).
+Each bound is C · Σ_{t=1}^T term_t with term_t the numpy function generated from
+``proofs.bounds.BOUND_TERMS`` (:mod:`numerics.generated_bounds`, written by ``python3 -m numerics.codegen``
+and checked against the kernel by tests/numerics/test_generated_bounds.py; :mod:`numerics.formulas` holds
+the table in use), which the proof kernel assembles from the master inequality (or the Δ route) and one
+route of each lemma (proofs.bound_family); C = 4 "paper", C = 2 "sharp", as assembled. Nothing is retyped
+here: the LN-TRM weight is the assembled Adaptive-hybrid future factor and the worst-case inputs are the
+right sides of the lemmas bounding them. Importing this module costs numpy only (no sympy, no proofs).
+The unified bound B* is the minimum of the bounds. Inputs are the measured quantities
+δ = D_KL^{tok,max}, ε = D_TV^{tok,max}, D_KL^seq, D_TV^seq and D̄_t (per position).
 An infinite δ or D_KL^seq (support mismatch) is evaluated through the caps min(1, ·), which keep
 the KL-driven bounds finite.
 """
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
-import sympy as sp
 
+from numerics import formulas
 from numerics.errors import TRMInputError
-from proofs import bounds as formulas
-from proofs.symbols import T as T_sym, dbar, delta, eps, kl_seq, t as t_sym, tv_seq
 
-BOUND_NAMES = formulas.BOUND_NAMES
-CONSTANT_FAMILIES = tuple(formulas.CONSTANTS)
+BOUND_NAMES = formulas.active().BOUND_NAMES
+CONSTANT_FAMILIES = tuple(formulas.active().CONSTANTS)
 #: Relative slack allowed when checking that inputs respect the caps that relate them.
 CONSISTENCY_RTOL = 1e-9
 _FINITE_INFINITY = np.finfo(np.float64).max
-
-
-@lru_cache(maxsize=None)
-def _term_function(name: str):
-    return sp.lambdify([T_sym, t_sym, delta, eps, kl_seq, tv_seq, dbar], formulas.BOUND_TERMS[name], modules="numpy")
-
-
-@lru_cache(maxsize=None)
-def _scalar_function(expr_key: str):
-    exprs = {
-        "pinsker_cap": (formulas.pinsker_cap(kl_seq), [kl_seq]),
-        "worst_eps": (formulas.worst_case_eps(delta), [delta]),
-        "worst_kl_seq": (formulas.worst_case_kl_seq(delta, T_sym), [delta, T_sym]),
-        "worst_tv_seq": (formulas.worst_case_tv_seq(kl_seq), [kl_seq]),
-    }
-    expr, args = exprs[expr_key]
-    return sp.lambdify(args, expr, modules="numpy")
 
 
 def _finite(x: float) -> float:
@@ -52,13 +36,14 @@ def _finite(x: float) -> float:
 
 def pinsker_cap(kl: float) -> float:
     """min(1, sqrt(KL/2)) from proofs.bounds.pinsker_cap; +inf KL gives 1."""
-    return float(_scalar_function("pinsker_cap")(_finite(kl)))
+    return float(formulas.active().pinsker_cap(_finite(kl)))
 
 
 def constant(family: str) -> float:
-    if family not in formulas.CONSTANTS:
+    constants = formulas.active().CONSTANTS
+    if family not in constants:
         raise TRMInputError(f"constants = {family!r}: choose one of {', '.join(CONSTANT_FAMILIES)}")
-    return float(formulas.CONSTANTS[family])
+    return float(constants[family])
 
 
 @dataclass(frozen=True)
@@ -103,13 +88,14 @@ class BoundInputs:
         T = check_horizon(T)
         d = check_value("kl-max (δ)", kl_tok_max, allow_inf=True)
         notes = []
-        eps_cap = float(_scalar_function("worst_eps")(_finite(d)))
+        table = formulas.active()
+        eps_cap = float(table.worst_case_eps(_finite(d)))
         e = _capped_input("tv-max", "ε", tv_tok_max, eps_cap, "the Pinsker cap min(1, sqrt(δ/2))",
                           "ε ≤ min(1, sqrt(δ/2)) must hold", notes)
-        kl_cap = float(_scalar_function("worst_kl_seq")(_finite(d), T)) if math.isfinite(d) else math.inf
+        kl_cap = float(table.worst_case_kl_seq(_finite(d), T)) if math.isfinite(d) else math.inf
         D = _capped_input("kl-seq", "D_KL^seq", kl_seq, kl_cap, "T·δ",
                           "the KL chain rule gives D_KL^seq ≤ T·D_KL^(tok,max)", notes, allow_inf=True)
-        tv_cap = float(_scalar_function("worst_tv_seq")(_finite(D)))
+        tv_cap = float(table.worst_case_tv_seq(_finite(D)))
         tv = _capped_input("tv-seq", "D_TV^seq", tv_seq, tv_cap, "the Pinsker cap min(1, sqrt(D_KL^seq/2))",
                            "D_TV^seq ≤ min(1, sqrt(D_KL^seq/2)) must hold", notes)
         notes.append("tv_pos_mean: worst case D̄_t ≡ ε")
@@ -150,23 +136,85 @@ def check_value(name: str, value, allow_inf: bool = False) -> float:
     return v
 
 
-def evaluate_bounds(inputs: BoundInputs, constants: str = "paper") -> dict:
-    """{name: value} for every bound, plus 'unified' (B*, the minimum) and 'argmin' (its name)."""
-    c = constant(constants)
+#: Positions per chunk when summing per-position terms: each term's temporaries stay in cache, and no [T]
+#: temporary exists (see :func:`sum_over_positions`)
+TERM_CHUNK = 2**16
+#: At most this many threads sum chunks at once (numpy releases the GIL inside its loops)
+MAX_SUM_THREADS = 8
+
+
+def sum_over_positions(terms, T: int, count: int, chunk: int | None = None) -> list[float]:
+    """[Σ_{t=1}^T x_t for each of the ``count`` arrays ``terms(start, stop, t)`` returns for the positions
+    t = start+1..stop] (``t`` a float64 array of them; an entry may be a scalar, taken at every position).
+
+    The positions go a chunk at a time, so every temporary is a chunk long; beyond four chunks they are
+    summed on a few threads, under the caller's ``numpy.errstate``. Each chunk's sums are added in chunk order
+    whatever thread computed them, so the result does not depend on the threads."""
+    chunk = chunk or TERM_CHUNK
+    starts = range(0, T, chunk)
+    errors = np.geterr()               # the caller's floating-point error handling, for the worker threads too
+
+    def one(start: int) -> list[float]:
+        stop = min(T, start + chunk)
+        with np.errstate(**errors):
+            t = np.arange(start + 1, stop + 1, dtype=np.float64)
+            return [float(np.sum(np.broadcast_to(x, t.shape))) for x in terms(start, stop, t)]
+
+    threads = min(MAX_SUM_THREADS, _usable_cores(), len(starts) // 4)
+    if threads > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads) as pool:
+            parts = list(pool.map(one, starts))
+    else:
+        parts = [one(start) for start in starts]
+    totals = [0.0] * count
+    for part in parts:
+        totals = [a + b for a, b in zip(totals, part)]
+    return totals
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on (its affinity mask where the OS has one, else the core count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def bound_sums(inputs: BoundInputs) -> dict:
+    """{name: Σ_{t=1}^T term_t} for every bound (the bound is C times it), by :func:`sum_over_positions`."""
     T = inputs.T
     dbar_t = np.asarray(inputs.tv_pos_mean, dtype=np.float64)
     if dbar_t.shape != (T,):
         raise TRMInputError(f"tv_pos_mean: expected {T} values (one per position), got shape {dbar_t.shape}")
-    t = np.arange(1, T + 1, dtype=np.float64)
-    args = (float(T), t, _finite(inputs.kl_tok_max), inputs.tv_tok_max, _finite(inputs.kl_seq), inputs.tv_seq, dbar_t)
-    values = {}
-    for name in BOUND_NAMES:
-        terms = np.broadcast_to(_term_function(name)(*args), (T,))
-        values[name] = float(c * terms.sum())
+    scalars = (_finite(inputs.kl_tok_max), inputs.tv_tok_max, _finite(inputs.kl_seq), inputs.tv_seq)
+    functions = [formulas.active().BOUND_TERMS[name] for name in BOUND_NAMES]
+
+    def terms(start, stop, t):
+        return [f(float(T), t, *scalars, dbar_t[start:stop]) for f in functions]
+
+    return dict(zip(BOUND_NAMES, sum_over_positions(terms, T, len(functions))))
+
+
+def _with_unified(values: dict) -> dict:
     argmin = min(BOUND_NAMES, key=values.__getitem__)
     values["unified"] = values[argmin]
     values["argmin"] = argmin
     return values
+
+
+def evaluate_bounds(inputs: BoundInputs, constants: str = "paper") -> dict:
+    """{name: value} for every bound, plus 'unified' (B*, the minimum) and 'argmin' (its name)."""
+    c = constant(constants)
+    return _with_unified({name: c * total for name, total in bound_sums(inputs).items()})
+
+
+def evaluate_bound_families(inputs: BoundInputs, families=CONSTANT_FAMILIES) -> dict:
+    """{family: :func:`evaluate_bounds` of that family}, the sums over positions taken once for all."""
+    cs = {family: constant(family) for family in families}
+    sums = bound_sums(inputs)
+    return {family: _with_unified({name: c * total for name, total in sums.items()}) for family, c in cs.items()}
 
 
 def worst_case_unified(T: int, kl_tok_max: float, constants: str = "paper") -> float:
@@ -205,10 +253,6 @@ def threshold(T: int, budget: float, constants: str = "paper", rel_tol: float = 
 def length_neutral_weights(T: int, kl_tok_max: float, tv_tok_max: float) -> np.ndarray:
     """[T] LN-TRM weights w_t = min(1, (T−t)ε, sqrt((T−t)δ/2)): the Adaptive-hybrid future factor
     (proofs.bounds.length_neutral_weight)."""
-    w = _weight_function()(float(T), np.arange(1, T + 1, dtype=np.float64), _finite(kl_tok_max), tv_tok_max)
+    w = formulas.active().length_neutral_weight(float(T), np.arange(1, T + 1, dtype=np.float64),
+                                                 _finite(kl_tok_max), tv_tok_max)
     return np.broadcast_to(w, (T,)).astype(np.float64)
-
-
-@lru_cache(maxsize=None)
-def _weight_function():
-    return sp.lambdify([T_sym, t_sym, delta, eps], formulas.length_neutral_weight(), modules="numpy")

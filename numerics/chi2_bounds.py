@@ -15,8 +15,9 @@ families (it comes from sup_R |E[R W]| = ½ E|W|, not from the advantage lemma).
 B** = min(B*, B_χ²-max, B_χ²-mixed, B_χ²-exact) is reported beside the paper's unified B* as
 ``unified_with_chi2``; B* itself ('unified') is never changed by this family.
 
-Each per-position term is lambdified from ``proofs.second_moment.CHI2_SHIFT`` and summed over
-t = 1..T in chunks (T up to 10^7 and beyond in bounded memory); every term is ≥ 0, so the sum has no
+Each per-position term is generated from ``proofs.second_moment.CHI2_SHIFT`` (:mod:`numerics.generated_bounds`,
+``python3 -m numerics.codegen``; :mod:`numerics.formulas` holds the table in use) and summed over
+t = 1..T in chunks (T up to 10^7 and beyond in bounded memory; :func:`numerics.bounds.sum_over_positions`); every term is ≥ 0, so the sum has no
 cancellation. :func:`chi2_max_bound_closed` is the closed form of the χ²-max sum (tested equal to it),
 used where many evaluations are needed (threshold inversion).
 """
@@ -24,21 +25,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
-import sympy as sp
 
-from numerics.bounds import check_horizon, check_value
+from numerics import formulas
+from numerics.bounds import check_horizon, check_value, sum_over_positions
 from numerics.errors import TRMInputError
-from proofs import second_moment as formulas
-from proofs.symbols import t as t_sym
 
-CHI2_BOUND_NAMES = formulas.CHI2_BOUND_NAMES
+CHI2_BOUND_NAMES = formulas.active().CHI2_BOUND_NAMES
 #: Relative slack allowed when checking that user inputs respect the relations between them.
 CONSISTENCY_RTOL = 1e-9
-#: Positions summed per chunk.
-_CHUNK = 2**20
 
 CHI2_FAMILY_NOTE = ("chi2_max, chi2_mixed, chi2_exact: the second-moment (χ²) bound family (THEORY §10), this "
                     "suite's result, not the paper's; constant ½ in both constant families")
@@ -47,34 +43,29 @@ UNIFIED_WITH_CHI2_NOTE = ("unified_with_chi2 = B** = min(B*, chi2_max, chi2_mixe
                           "paper's B*")
 
 
-@lru_cache(maxsize=None)
 def _shift_function(name: str):
-    return sp.lambdify([t_sym, formulas.chi2_max, formulas.chi2_seq], formulas.CHI2_SHIFT[name], modules="numpy")
+    return formulas.active().CHI2_SHIFT[name]
 
 
-@lru_cache(maxsize=None)
 def _constant() -> float:
-    return float(formulas.CHI2_CONSTANT)
+    return float(formulas.active().CHI2_CONSTANT)
 
 
-@lru_cache(maxsize=None)
 def _exact_function():
-    return sp.lambdify([formulas.second_moment], formulas.chi2_bound_expr("chi2_exact"), modules="numpy")
+    return formulas.active().chi2_exact
 
 
 def shift_sum(name: str, T: int, chi2_max: float, chi2_seq: float = math.inf) -> float:
-    """Σ_{t=1}^T shift_t of bound ``name`` ('chi2_max' or 'chi2_mixed'), summed in chunks of positions."""
+    """Σ_{t=1}^T shift_t of bound ``name`` ('chi2_max' or 'chi2_mixed'), summed a chunk of positions at a time
+    (:func:`numerics.bounds.sum_over_positions`); +inf once the shift overflows."""
     if math.isinf(chi2_max):
         return 0.0 if T == 1 else math.inf
     fn = _shift_function(name)
-    total = 0.0
-    with np.errstate(over="ignore"):
-        for start in range(1, T + 1, _CHUNK):
-            t = np.arange(start, min(T, start + _CHUNK - 1) + 1, dtype=np.float64)
-            total += float(np.sum(np.broadcast_to(fn(t, chi2_max, chi2_seq), t.shape)))
-            if math.isinf(total):
-                break
-    return total
+    with np.errstate(over="ignore", invalid="ignore"):
+        if math.isinf(float(fn(float(T), chi2_max, chi2_seq))):
+            return math.inf         # every shift is ≥ 0 and the last one overflows: no need to add T terms
+        (total,) = sum_over_positions(lambda start, stop, t: [fn(t, chi2_max, chi2_seq)], T, 1)
+    return math.inf if math.isnan(total) else total
 
 
 def _half_sqrt_product(chi2_max: float, total: float) -> float:

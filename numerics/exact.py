@@ -141,15 +141,15 @@ def plan_exact(auto: AutomatonPair, engine: str = "auto") -> ExactPlan:
 
 
 def _with_second_moments(plan: ExactPlan, auto: AutomatonPair) -> ExactPlan:
-    """The plan plus the second-moment pass of :mod:`numerics.second_moment` (one step per position:
-    a 3S×3S product for small homogeneous pairs, six scattered pushes otherwise; a chunk of 2^20 floats
-    and four [T] outputs)."""
+    """The plan plus the second-moment pass of :mod:`numerics.second_moment` as :func:`exact_quantities`
+    runs it (scalars only): binary powers of the 3S×3S block operator for small homogeneous pairs
+    (:func:`numerics.transition.power_series`, two n×n products per bit of T); one step per position
+    otherwise (six scattered pushes; a chunk of 2^20 floats and four [T] outputs)."""
     T, S, V = auto.T, auto.S, auto.V
     if not auto.time_dependent and 3 * S <= DENSE_STATE_LIMIT:
-        # √T-blocks of the 3S×3S operator (numerics.transition.position_expectations), five functionals
-        n, logs = 3 * S, 3 * _log2(T + 1)
-        seconds = (2 * n**3 * logs + 2 * 5 * n * (T + 1)) / _FLOPS_PER_SECOND + 60 * logs * _CALL_SECONDS
-        working = 2 * 5 * 8 * (T + 1) + 8 * n * (5 * _block_length(T + 1) + 2 * n) + 8 * n * (T // _block_length(T + 1) + 1)
+        n, bits = 3 * S, _log2(T + 1)
+        seconds = 2 * 2 * n**3 * bits / _FLOPS_PER_SECOND + 10 * bits * _CALL_SECONDS
+        working = 4 * 8 * n * n
     else:
         seconds = T * (6 * 12 * _CALL_SECONDS + 6 * 8 * S * V / _FLOPS_PER_SECOND)
         working = 4 * 8 * (T + 1) + 8 * 2**20 + 6 * 8 * S * V
@@ -192,7 +192,8 @@ def exact_quantities(pair: AutomatonPair | TabularPair, T: int | None = None,
     """Every exact quantity of THEORY §2–§3 for the pair at horizon T (float64).
 
     With ``second_moments`` the χ² quantities of THEORY §10 (χ²_max, χ²_seq, E[W²]) are added by
-    :func:`numerics.second_moment.second_moment_dp` (another pass linear in T).
+    :func:`numerics.second_moment.second_moment_dp` (scalars only: O(S³ log T) for small time-homogeneous
+    pairs, another pass linear in T otherwise).
 
     D_TV^seq is computed by enumeration when X·V^T·T is within ``tv_seq_budget`` elements
     (default :data:`numerics.enumeration.DEFAULT_BUDGET`), else reported as None with the Pinsker
@@ -214,7 +215,7 @@ def exact_quantities(pair: AutomatonPair | TabularPair, T: int | None = None,
 
     chi2 = {}
     if second_moments:
-        sm = second_moment_dp(auto)
+        sm = second_moment_dp(auto, positions=False)
         chi2 = dict(chi2_tok_max=sm.chi2_tok_max, chi2_tok_max_context=sm.chi2_tok_max_context,
                     chi2_seq=sm.chi2_seq, second_moment=sm.second_moment)
     return ExactQuantities(

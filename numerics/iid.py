@@ -20,7 +20,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import gammaln
 
 from numerics.bounds import BoundInputs, evaluate_bounds
 from numerics.chi2_bounds import Chi2Inputs, evaluate_chi2_bounds, with_chi2
@@ -120,6 +119,8 @@ def iid_worst_case(p_roll: float, p_theta: float, T: int) -> IIDWorstCase:
     if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
         raise TRMInputError(f"T = {T!r}: the sequence length must be an integer ≥ 1")
     T = int(T)
+    from scipy.special import gammaln          # here, not at import: `trm exact` needs it for i.i.d. pairs only
+
     k = np.arange(T + 1, dtype=np.float64)
     log_w = gammaln(T + 1) - gammaln(k + 1) - gammaln(T - k + 1) + k * math.log(p) + (T - k) * math.log1p(-p)
     w = np.exp(log_w)

@@ -187,14 +187,16 @@ class AutomatonPair:
             if not (np.isfinite(as_float).all() and (as_float == np.round(as_float)).all()):
                 idx = _first_bad_index(~np.isfinite(as_float) | (as_float != np.round(as_float)))
                 raise TRMInputError(f"{_where('next_state', idx)} = {_show(raw_next[idx])}: state indices must be integers")
-        next_state = raw_next.astype(np.int64)
-        V = next_state.shape[1]
+        V = raw_next.shape[1]
         if V < 1:
             raise TRMInputError("next_state: the vocabulary axis V is empty")
-        out = (next_state < 0) | (next_state >= S)
+        # the range is checked on the values as stored, before the cast: a float like 1e300 or an unsigned
+        # 2**63 would otherwise wrap (with a numpy warning) and be reported as the wrapped number
+        out = (raw_next < 0) | (raw_next >= S)
         if out.any():
             idx = _first_bad_index(out)
-            raise TRMInputError(f"{_where('next_state', idx)} = {_show(next_state[idx])}: out of range, states are 0..{S - 1}")
+            raise TRMInputError(f"{_where('next_state', idx)} = {_show(raw_next[idx])}: out of range, states are 0..{S - 1}")
+        next_state = raw_next.astype(np.int64)
         if roll.shape not in ((S, V),) and not (roll.ndim == 3 and roll.shape[1:] == (S, V)):
             raise TRMInputError(f"roll: expected shape ({S}, {V}) or (T, {S}, {V}), got {roll.shape}")
         if theta.shape != roll.shape:

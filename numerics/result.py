@@ -51,8 +51,9 @@ class ExactQuantities:
     chi2_seq: float | None = None
     second_moment: float | None = None
 
-    def to_json(self) -> dict:
-        """The `trm exact --json` keys (floats; +inf stays inf, written as Infinity)."""
+    def to_json(self, positions: bool = True) -> dict:
+        """The `trm exact --json` keys (floats; +inf stays inf, written as Infinity); without ``positions``
+        the [T] arrays tv_pos_mean and kl_pos_mean are left out (the command summarises them)."""
         return {
             "T": self.T,
             "J_roll": float(self.J_roll),
@@ -67,8 +68,8 @@ class ExactQuantities:
             "kl_seq": float(self.kl_seq),
             "tv_seq": None if self.tv_seq is None else float(self.tv_seq),
             "tv_seq_upper": float(self.tv_seq_upper),
-            "tv_pos_mean": [float(v) for v in self.tv_pos_mean],
-            "kl_pos_mean": [float(v) for v in self.kl_pos_mean],
+            **({"tv_pos_mean": [float(v) for v in self.tv_pos_mean],
+                "kl_pos_mean": [float(v) for v in self.kl_pos_mean]} if positions else {}),
             "theta_mass_off_roll_support": float(self.theta_mass_off_roll_support),
             "method": self.method,
             "chi2_tok_max": _float_or_none(self.chi2_tok_max),

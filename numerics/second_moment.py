@@ -24,6 +24,7 @@ equals E[W²], and no bound of the family applies).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -32,7 +33,7 @@ import numpy as np
 from numerics.divergence import expectation_with_inf, token_chi2
 from numerics.pair import AutomatonPair, TabularPair, as_automaton
 from numerics.reachable import reachable_max
-from numerics.transition import DENSE_STATE_LIMIT, TransitionOperator, position_expectations
+from numerics.transition import DENSE_STATE_LIMIT, TransitionOperator, position_expectations, power_series
 
 #: Elements of the chunk of forward states held at once (positions × 3S).
 _CHUNK_ELEMENTS = 2**20
@@ -51,6 +52,7 @@ class SecondMoment:
     second_moment_terms   [T] E_roll[(M_{t−1} − 1)² χ²(c_t)], t = 1..T
     chi2_pos_mean         [T] E_roll[χ²(c_t)] (drives the variance of the worst-case estimator)
     theta_off_support     whether π_θ puts mass where π_roll is 0 on a context both reach
+    The three arrays are None when :func:`second_moment_dp` was asked for the scalars only.
     """
 
     chi2_tok_max: float
@@ -58,9 +60,9 @@ class SecondMoment:
     chi2_seq: float
     second_moment: float
     mean_W: float
-    prefix_chi2: np.ndarray
-    second_moment_terms: np.ndarray
-    chi2_pos_mean: np.ndarray
+    prefix_chi2: np.ndarray | None
+    second_moment_terms: np.ndarray | None
+    chi2_pos_mean: np.ndarray | None
     theta_off_support: bool
 
 
@@ -102,11 +104,14 @@ def chi2_tok_max(auto: AutomatonPair) -> tuple[float, str]:
     return reachable_max(auto, token_chi2_table(auto), [auto.roll > 0, auto.theta > 0])
 
 
-def second_moment_dp(pair: AutomatonPair | TabularPair, T: int | None = None) -> SecondMoment:
+def second_moment_dp(pair: AutomatonPair | TabularPair, T: int | None = None, positions: bool = True) -> SecondMoment:
     """Every quantity of :class:`SecondMoment` by the forward recursion of the module docstring.
 
     Memory: O(T) outputs plus a chunk of forward states; time-dependent laws are turned into tilted
-    weights one position at a time, so nothing of shape [T, S, V] is allocated beyond the pair."""
+    weights one position at a time, so nothing of shape [T, S, V] is allocated beyond the pair. Without
+    ``positions`` only the scalars are computed (the arrays are None): for a small time-homogeneous pair
+    the sums over t come from powers of the 3S×3S block operator (:func:`numerics.transition.power_series`,
+    O(S³ log T) work and nothing of length T)."""
     auto = as_automaton(pair, T)
     T, S = auto.T, auto.S
     homogeneous = not auto.time_dependent
@@ -130,6 +135,8 @@ def second_moment_dp(pair: AutomatonPair | TabularPair, T: int | None = None) ->
         return np.bincount(flat_next, weights=(d[:, None] * weights).ravel(), minlength=S)
 
     if block is not None and np.all(np.isfinite(chi2_t)):
+        if not positions:
+            return _second_moment_by_powers(auto, block, chi2_t, row_u)
         return _second_moment_by_blocks(auto, block, chi2_t, row_u)
     # the states (e_t, f_t, c_t) for t = 0..T are kept a chunk of positions at a time, and the
     # per-position sums are taken over each chunk at once
@@ -170,7 +177,32 @@ def second_moment_dp(pair: AutomatonPair | TabularPair, T: int | None = None) ->
                 terms[t0:t0 + m] = expectation_with_inf(E[:m], chi2_rows, axis=1)
                 chi2_pos[t0:t0 + m] = expectation_with_inf(C[:m], chi2_rows, axis=1)
                 u_mass[t0:t0 + m] = np.einsum("ts,ts->t", C[:m], u_rows)
-    return _second_moment_result(auto, prefix, terms, chi2_pos, float(state[S:2 * S].sum()), float(u_mass.sum()))
+    result = _second_moment_result(auto, prefix, terms, chi2_pos, float(state[S:2 * S].sum()), float(u_mass.sum()))
+    if not positions:
+        result = dataclasses.replace(result, prefix_chi2=None, second_moment_terms=None, chi2_pos_mean=None)
+    return result
+
+
+def _second_moment_by_powers(auto: AutomatonPair, block: np.ndarray, chi2: np.ndarray, row_u: np.ndarray):
+    """The scalars of the recursion for a time-homogeneous pair from x_T = A^T x_0 and Σ_(t<T) x_t (binary
+    powering of the 3S×3S block operator A): χ²_seq = Σ_s e_T(s), E[W²] = Σ_(t<T) ⟨e_t, χ²⟩,
+    E[W] = Σ_s f_T(s) − Σ_(t<T) ⟨c_t, Σ_v (π_θ − π_roll)⟩. No per-position array."""
+    T, S = auto.T, auto.S
+    x0 = np.concatenate([np.zeros(S), np.zeros(S), auto.init.astype(np.float64)])
+    with np.errstate(over="ignore", invalid="ignore"):
+        x_T, total = power_series(block, x0, T)
+        chi2_seq = float(x_T[:S].sum())
+        second = float(total[:S] @ chi2)
+        f_T, u_total = float(x_T[S:2 * S].sum()), float(total[2 * S:] @ row_u)
+    # overflow (a huge second moment) can turn 0·inf into NaN inside the products: report +inf
+    chi2_seq, second = (math.inf if math.isnan(v) else v for v in (chi2_seq, second))
+    off = _off_support_reachable(auto)
+    chi2_max, where = chi2_tok_max(auto)
+    return SecondMoment(
+        chi2_tok_max=chi2_max, chi2_tok_max_context=where,
+        chi2_seq=math.inf if off else chi2_seq, second_moment=math.inf if off else second,
+        mean_W=f_T - u_total if math.isfinite(f_T) else float("nan"),
+        prefix_chi2=None, second_moment_terms=None, chi2_pos_mean=None, theta_off_support=off)
 
 
 def _second_moment_by_blocks(auto: AutomatonPair, block: np.ndarray, chi2: np.ndarray, row_u: np.ndarray):

@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.sparse as sp
 
 #: Largest S for which a homogeneous operator is stored as a dense S×S matrix.
 DENSE_STATE_LIMIT = 2048
@@ -31,15 +30,12 @@ class TransitionOperator:
         self.S, self.V = next_state.shape
         self.homogeneous = probs.ndim == 2
         if self.homogeneous:
-            rows = np.repeat(np.arange(self.S), self.V)
-            matrix = sp.csr_matrix((probs.ravel(), (rows, next_state.ravel())), shape=(self.S, self.S))
-            matrix.sum_duplicates()
             if self.S <= DENSE_STATE_LIMIT:
-                self.matrix = matrix.toarray()
+                self.matrix = forward_matrix(next_state, probs)
                 self.matrix_T = np.ascontiguousarray(self.matrix.T)
             else:
-                self.matrix = matrix
-                self.matrix_T = matrix.T.tocsr()
+                self.matrix = sparse_forward_matrix(next_state, probs)
+                self.matrix_T = self.matrix.T.tocsr()
 
     def push(self, d: np.ndarray, t: int) -> np.ndarray:
         """d_{t+1} from d_t ([S]) at 0-based position t."""
@@ -88,8 +84,11 @@ def forward_matrices(next_state: np.ndarray, weights: np.ndarray, index: np.ndar
     return np.bincount(index, weights=weights.ravel(), minlength=C * S * S).reshape(C, S, S)
 
 
-def sparse_forward_matrix(next_state: np.ndarray, weights: np.ndarray) -> sp.csr_matrix:
-    """:func:`forward_matrix` as CSR, for automata with too many states for a dense S×S matrix."""
+def sparse_forward_matrix(next_state: np.ndarray, weights: np.ndarray):
+    """:func:`forward_matrix` as a scipy.sparse CSR matrix, for automata with too many states for a dense S×S
+    matrix (scipy is imported here, so the dense paths and the light commands never load it)."""
+    import scipy.sparse as sp
+
     S, V = next_state.shape
     rows = np.repeat(np.arange(S), V)
     matrix = sp.csr_matrix((weights.ravel(), (rows, next_state.ravel())), shape=(S, S))
@@ -138,3 +137,25 @@ def position_expectations(init: np.ndarray, F: np.ndarray, columns: list[np.ndar
         np.matmul(starts, H[i], out=buf)
         out.append(buf.reshape(-1)[:T])
     return out
+
+
+def power_series(A: np.ndarray, x0: np.ndarray, T: int) -> tuple[np.ndarray, np.ndarray]:
+    """(x_T, Σ_(t<T) x_t) for x_(t+1) = A x_t (column vectors), by binary powering: O(n³ log T) work for
+    A [n, n], nothing of length T. Each set bit p of T (lowest first) does s ← s + G_p y, y ← M_p y with
+    M_p = A^p and G_p = Σ_(j<p) A^j (so that A^m G_p = G_p A^m extends the sum of the first m powers by p
+    more); each doubling G_2p = G_p + M_p G_p, M_2p = M_p M_p. Every per-position linear functional
+    summed over t, c·Σ_t x_t, is then one dot product (numerics.second_moment uses it where only the
+    sums, not the per-position values, are asked for)."""
+    n = A.shape[0]
+    y, total = np.asarray(x0, dtype=np.float64).copy(), np.zeros(n)
+    M, G = A, np.eye(n)
+    k = int(T)
+    while k:
+        if k & 1:
+            total = total + G @ y
+            y = M @ y
+        k >>= 1
+        if k:
+            G = G + M @ G
+            M = M @ M
+    return y, total

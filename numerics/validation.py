@@ -24,6 +24,7 @@ import os
 import stat
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -296,7 +297,8 @@ def npz_headers(path, what: str = "policy-pair") -> dict[str, ArrayHeader]:
                     headers[key] = _read_header(member, key, q)
     except TRMInputError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError,
+            zlib.error) as exc:
         raise TRMInputError(f"{q}: damaged .npz archive ({escape_controls(str(exc))})") from None
     return headers
 
@@ -339,7 +341,7 @@ def load_npz_checked(path, memory_limit: int | None = None, what: str = "policy-
     try:
         with np.load(path, allow_pickle=False) as data:
             return {key: data[key] for key in data.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, zlib.error) as exc:
         raise TRMInputError(f"{quote_path(path)}: not a readable .npz archive ({escape_controls(str(exc))})") from None
 
 

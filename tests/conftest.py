@@ -1,5 +1,6 @@
 """Hypothesis profiles (ci / dev / thorough, chosen by HYPOTHESIS_PROFILE; ci when CI is set),
-and the slow / gpu markers."""
+the slow / gpu markers, and the CPU dispatch level of a ``python3 -m tests.dispatch`` run (checked and
+shown in the report header)."""
 import os
 
 import pytest
@@ -49,3 +50,22 @@ def _cuda_available() -> bool:
     except ImportError:
         return False
     return torch.cuda.is_available()
+
+
+def pytest_report_header(config):
+    """Under ``python3 -m tests.dispatch LEVEL``: the levels torch, numpy and numba really run at; a torch
+    capability other than the level's stops the run (the float-sensitive tests would test nothing new)."""
+    level = os.environ.get("TRM_DISPATCH_LEVEL")
+    if not level:
+        return None
+    import torch
+
+    from tests.dispatch import TORCH_REPORTS, numpy_dispatch_targets
+
+    torch_level = torch.backends.cpu.get_cpu_capability()
+    if torch_level != TORCH_REPORTS[level]:
+        pytest.exit(f"dispatch level {level}: torch runs at {torch_level}, not {TORCH_REPORTS[level]}", returncode=3)
+    disabled = set(os.environ.get("NPY_DISABLE_CPU_FEATURES", "").split())
+    kept = [t for t in numpy_dispatch_targets() if t not in disabled]
+    return (f"dispatch level {level}: torch {torch_level}, numpy SIMD {' '.join(kept) or 'baseline only'}, "
+            f"numba CPU {os.environ.get('NUMBA_CPU_NAME', 'host')}, OpenBLAS {os.environ.get('OPENBLAS_CORETYPE')}")

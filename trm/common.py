@@ -196,7 +196,7 @@ def json_safe(value, path: str = "$", undefined: list | None = None):
     if isinstance(value, (list, tuple)):
         return [json_safe(v, f"{path}[{i}]", undefined) for i, v in enumerate(value)]
     if isinstance(value, np.ndarray):
-        return json_safe(value.tolist(), path, undefined)
+        return _array_json(value, path, undefined)
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, (int, np.integer)):
@@ -211,6 +211,31 @@ def json_safe(value, path: str = "$", undefined: list | None = None):
             return "Infinity" if v > 0 else "-Infinity"
         return v
     return value
+
+
+def _array_json(value: np.ndarray, path: str, undefined: list | None):
+    """An array as nested lists, vectorised: a numeric array whose entries are all finite goes through
+    ``tolist()`` alone (ten million floats in well under a second); ±inf and NaN entries are handled as in
+    :func:`json_safe`."""
+    if value.dtype.kind in "biu":
+        return value.tolist()
+    if value.dtype.kind != "f":
+        return json_safe(value.tolist(), path, undefined)
+    finite = np.isfinite(value)
+    if finite.all():
+        return value.tolist()
+    if value.ndim != 1:
+        return [_array_json(row, f"{path}[{i}]", undefined) for i, row in enumerate(value)]
+    out = value.tolist()
+    for i in np.flatnonzero(~finite):
+        v = out[i]
+        if math.isnan(v):
+            if undefined is not None:
+                undefined.append(f"{path}[{i}]")
+            out[i] = None
+        else:
+            out[i] = "Infinity" if v > 0 else "-Infinity"
+    return out
 
 
 def to_json_text(payload: dict) -> str:
@@ -253,7 +278,7 @@ def fmt(value) -> str:
 def print_mapping(payload: dict, skip=()) -> None:
     width = max(len(k) for k in payload)
     for key, value in payload.items():
-        if key in skip or isinstance(value, (list, dict)):
+        if key in skip or isinstance(value, (list, dict, np.ndarray)):
             continue
         print(f"{key:<{width}}  {fmt(value)}")
 

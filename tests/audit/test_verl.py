@@ -13,6 +13,9 @@ from audit.dialects import verl
 from numerics.errors import TRMInputError
 from tests.audit import verl_reference as ref
 
+#: numpy masks against a torch transcription of verl, decision for decision: run at every CPU dispatch level by .ci/run (tests/dispatch.py)
+pytestmark = pytest.mark.float_sensitive
+
 #: Per option: threshold specs that exercise it (k1: asymmetric, symmetric, single number, empty band).
 THRESHOLDS = {
     "token_k1": ["0.6_1.4", "0.5_2.0", "1.5", "0.7_1.3"],

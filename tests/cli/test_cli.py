@@ -12,7 +12,8 @@ from numerics.io import save_pair
 from trm.cli import main
 
 EXACT_KEYS = {"T", "J_roll", "J_theta", "surrogate", "error", "delta_identity", "kl_tok_max", "tv_tok_max", "kl_seq",
-              "tv_seq", "tv_seq_upper", "tv_pos_mean", "kl_pos_mean", "bounds", "sharp_bounds", "worst_case_error"}
+              "tv_seq", "tv_seq_upper", "positions", "bounds", "sharp_bounds", "worst_case_error"}
+SUMMARY_KEYS = {"n", "mean", "sum", "max", "argmax_t", "min", "argmin_t", "first", "last"}
 BOUND_KEYS = {"classical", "coupling", "linear", "pinsker_marginal_kl", "pinsker_marginal_tv", "mixed_kl", "mixed_tv",
               "adaptive_kl", "adaptive_tv", "adaptive_hybrid", "unified", "argmin"}
 CHI2_KEYS = {"chi2_max", "chi2_mixed", "chi2_exact", "unified_with_chi2", "argmin_with_chi2"}
@@ -43,7 +44,14 @@ def test_exact_json_contract(capsys, pair_file):
     payload = json.loads(out)
     assert EXACT_KEYS | {"chi2_tok_max", "chi2_tok_max_context", "chi2_seq", "second_moment"} <= set(payload)
     assert set(payload["bounds"]) == BOUND_KEYS | CHI2_KEYS and set(payload["sharp_bounds"]) == BOUND_KEYS | CHI2_KEYS
-    assert len(payload["tv_pos_mean"]) == len(payload["kl_pos_mean"]) == payload["T"] == 5
+    assert "tv_pos_mean" not in payload and "kl_pos_mean" not in payload          # summarised, not listed
+    positions = payload["positions"]
+    assert positions["file"] is None and positions["in_json"] is False
+    assert set(positions["summary"]) == {"tv_pos_mean", "kl_pos_mean"}
+    for summary in positions["summary"].values():
+        assert set(summary) == SUMMARY_KEYS and summary["n"] == payload["T"] == 5
+        assert summary["min"] <= summary["mean"] <= summary["max"] and 1 <= summary["argmax_t"] <= 5
+    assert math.isclose(positions["summary"]["kl_pos_mean"]["sum"], payload["kl_seq"], rel_tol=1e-12)
     assert payload["tv_seq"] is not None and payload["worst_case_error"] is not None
     assert payload["worst_case_error"] <= payload["sharp_bounds"]["unified"]
     assert math.isclose(payload["error"], -payload["delta_identity"], rel_tol=1e-9, abs_tol=1e-15)
@@ -153,6 +161,22 @@ def test_bench_exact_small(capsys):
                        "--json")
     records = json.loads(out)["records"]
     assert code == 0 and [r["T"] for r in records] == [64, 128]
+
+
+def test_bench_exact_times_the_whole_command(capsys):
+    code, out, _ = run(capsys, "bench", "exact", "--states", "3", "--vocab", "2", "--T", "32", "--repeats", "1",
+                       "--command", "--json")
+    (record,) = json.loads(out)["records"]
+    assert code == 0 and record["command_seconds"] > 0 and record["command_peak_rss_bytes"] > 2**20
+    assert record["command_over_engine"] == pytest.approx(record["command_seconds"] / record["suite_seconds"])
+
+
+@pytest.mark.slow
+def test_bench_startup(capsys):
+    code, out, _ = run(capsys, "bench", "startup", "--runs", "1", "--json")
+    p = json.loads(out)
+    assert code == 0 and set(p["over_import_numpy"]) == {"trm bounds", "trm threshold", "trm --help"}
+    assert all(s["median"] > 0 for s in p["wall_seconds"].values())
 
 
 def test_console_script_entry_point():

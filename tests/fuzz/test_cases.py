@@ -124,11 +124,29 @@ def test_sizes_are_estimated_and_refused_before_work(worker, d, argv, match):
     refused(worker, d, *argv, match=match)
 
 
-def test_a_stored_horizon_of_ten_million_is_refused_before_the_dp(worker, d):
-    path = _automaton(d / "long.npz", [0.5, 0.5, 0.0], [0.5, 0.5, 0.0], T=10**7)
+def test_a_stored_horizon_of_a_billion_is_refused_before_the_dp(worker, d):
+    """(T = 10⁷ fits the worker's 1 GB guard since the second moments need no per-position pass.)"""
+    path = _automaton(d / "long.npz", [0.5, 0.5, 0.0], [0.5, 0.5, 0.0], T=10**9)
     refused(worker, d, "exact", path, match="--memory-limit")
     refused(worker, d, "exact", _automaton(d / "ok.npz", [0.5, 0.5, 0], [0.5, 0.5, 0]), "--T", "100000000",
             match="--memory-limit")
+
+
+@pytest.mark.parametrize("value, shown", [(1e300, "1e+300"), (2.0**63, "9.223372036854776e+18"),
+                                          (np.uint64(2**63), "9223372036854775808"), (-1.0, "-1.0"),
+                                          (3.0, "3.0")])
+def test_an_out_of_range_state_is_reported_as_stored(worker, d, value, shown):
+    """A float (or unsigned) next_state entry beyond int64 is named with the value in the file, not the value
+    a cast to int64 wraps it to, and without a numpy warning on stderr (one error line)."""
+    path = _automaton(d / "ns.npz", [0.5, 0.5, 0], [0.5, 0.5, 0])
+    arrays = dict(np.load(path))
+    ns = arrays["next_state"].astype(np.asarray(value).dtype if np.asarray(value).dtype.kind == "u" else np.float64)
+    ns[0, 1] = value
+    arrays["next_state"] = ns
+    np.savez(path, **arrays)
+    for argv in (["exact", path], ["simulate", path, "--samples", "4", "--device", "cpu"]):
+        err = refused(worker, d, *argv, match=f"next_state[0, 1] = {shown}: out of range")
+        assert "Warning" not in err and "-9223372036854775808" not in err
 
 
 @pytest.mark.parametrize("value", [np.inf, np.nan, 2.5, -1, np.array([3, 4])])

@@ -19,7 +19,7 @@ GOOD = dict(init=np.array([1.0, 0.0, 0.0]), next_state=np.array([[0, 1], [1, 2],
             roll=np.array([[0.5, 0.5], [0.9, 0.1], [0.3, 0.7]]), theta=np.array([[0.4, 0.6], [0.8, 0.2], [0.3, 0.7]]),
             reward=np.array([0.0, 1.0, 0.5]), T=np.int64(6))
 
-ODD_VALUES = [np.nan, np.inf, -np.inf, -0.5, 1.5, 1e308, 5e-324, 0.0]
+ODD_VALUES = [np.nan, np.inf, -np.inf, -0.5, 1.5, 1e308, 5e-324, 0.0, 1e300, 2.0**63, -2.0**63]
 ODD_HORIZONS = [np.inf, -np.inf, np.nan, 0, -3, 2.5, 1e30, 2**62, 10**7, np.array([4, 5]), np.array([[6]]),
                 np.array("6"), np.complex128(6), True]
 

@@ -71,6 +71,11 @@ def paths(d):
                             str(d / "esc\x1b[2J.npz")])
 
 
+def position_paths(d):
+    """--positions-out: the output paths plus other suffixes (.parquet needs pyarrow; .csv is refused)."""
+    return st.one_of(paths(d), st.sampled_from([str(d / "pos.parquet"), str(d / "pos.csv"), str(d / "POS.NPZ")]))
+
+
 def commands(d):
     dbar = st.sampled_from([str(d / "dbar.txt"), str(d / "dbar.npy"), str(d / "junk.txt"), str(d / "missing.txt"),
                             str(d / "sub"), str(d / "pair.npz")])
@@ -102,7 +107,8 @@ def commands(d):
                         {"--seed": ints(0, 2**63 - 1),
                          "--criterion": criteria, "--checkpoints": st.lists(ints(1, 64), min_size=1, max_size=3),
                          "--chunk": ints(1, 64), "--block": ints(1, 64), "--reference-delta": numbers(0, 1),
-                         "--sigma": numbers(0, 50), "--vocab": ints(1, 6)})),
+                         "--sigma": numbers(0, 50), "--vocab": ints(1, 6),
+                         "--positions-out": position_paths(d), "--json-positions": None})),
         st.tuples(st.just(["lower-bounds"]),
                   flags({"--statistic": st.sampled_from(["kl", "kl-seq", "chi2", "additive", "tv"]),
                          "--value": numbers(0, 2), "--T": st.lists(ints(1, 512), min_size=1, max_size=2)},
@@ -110,7 +116,8 @@ def commands(d):
                          "--maxiter": ints(1, 10), "--family": st.sampled_from(["tabular", "automaton", "x"])})),
         st.tuples(st.just(["exact", str(d / "pair.npz")]),
                   flags({}, {"--T": ints(1, 64), "--method": st.sampled_from(["dp", "enumerate", "x"]),
-                         "--budget": ints(0, 10**6), "--worst-reward-out": paths(d)})),
+                         "--budget": ints(0, 10**6), "--worst-reward-out": paths(d),
+                         "--positions-out": position_paths(d), "--json-positions": None})),
     )
 
 

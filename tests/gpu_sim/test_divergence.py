@@ -1,5 +1,6 @@
 """The torch per-context KL against numerics' float64 reference, including extreme log-ratios."""
 import numpy as np
+import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
@@ -8,6 +9,9 @@ from hypothesis.extra.numpy import arrays
 from gpu_sim.divergence import kl_tv_from_log_probs
 from numerics.divergence import token_kl, token_tv
 from numerics.generators import softmax
+
+#: torch's divergences against numpy's, term by term: run at every CPU dispatch level by .ci/run (tests/dispatch.py)
+pytestmark = pytest.mark.float_sensitive
 
 logits = st.integers(2, 8).flatmap(lambda V: st.tuples(arrays(np.float64, V, elements=st.floats(-60, 60)),
                                                        arrays(np.float64, V, elements=st.floats(-60, 60))))

@@ -17,7 +17,10 @@ from gpu_sim.neural import inverse_cdf_sample
 from numerics.divergence import token_chi2, token_kl, token_tv
 from numerics.errors import TRMInputError
 from numerics.generators import softmax
-from tests.tolerances import IDENTITY_ATOL, IDENTITY_RTOL
+from tests.tolerances import IDENTITY_ATOL, IDENTITY_RTOL, rounding_atol
+
+#: the fused pass bit for bit against the separate functions, and float32 against its rounding model: run at every CPU dispatch level by .ci/run (tests/dispatch.py)
+pytestmark = pytest.mark.float_sensitive
 
 NEG = -math.inf
 FIELDS = ("kl", "tv", "chi2", "theta_off_roll", "roll_off_theta", "theta_off_roll_mass")
@@ -196,22 +199,6 @@ def test_inverse_cdf_blocks_draw_what_one_pass_draws(monkeypatch):
         monkeypatch.setattr(neural, "CPU_BLOCK_ELEMENTS", rows * 40)
         assert torch.equal(inverse_cdf_sample(probs, u), whole)
     assert whole[5] == 7
-
-
-def rounding_atol(lp: torch.Tensor, lq: torch.Tensor) -> dict:
-    """Per-row absolute error of the fused pass in the inputs' dtype (ε its machine epsilon), by term:
-    KL  p·(expm1(d) − d) carries a few ulp of d (cancellation: relative error ε/|d| on a term of size
-        p·d²/2), and (q − p) − p·d for |d| ≥ 1 a few ulp of p + q: 4ε·Σ_v [p|d| + (p + q)·1{|d| ≥ 1}];
-    TV  ½Σ|q − p| from exp of each side: 4ε;  the θ mass off roll's support: 4ε;
-    χ²  p·expm1(d)², no cancellation: relative error only;
-    plus V times the dtype's smallest normal number for values below its range."""
-    eps, floor = torch.finfo(lp.dtype).eps, lp.shape[-1] * torch.finfo(lp.dtype).tiny
-    p, q, d = lp.double().exp(), lq.double().exp(), (lq - lp).double()
-    big = torch.isfinite(d) & (d.abs() >= 1)
-    kl_scale = torch.where(torch.isfinite(d), p * d.abs(), torch.zeros_like(d)).sum(-1) + ((p + q) * big).sum(-1)
-    flat = torch.full_like(kl_scale, 4 * eps + floor)
-    return {"kl": 4 * eps * kl_scale + floor, "tv": flat, "chi2": torch.full_like(kl_scale, floor),
-            "theta_off_roll_mass": flat}
 
 
 def assert_within_rounding(a, b, lp, lq, rtol, what, same_range=True):

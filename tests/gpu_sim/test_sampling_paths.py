@@ -16,6 +16,9 @@ from gpu_sim.running import RunningStats
 from numerics.errors import TRMInputError
 from numerics.generators import random_automaton
 
+#: the numba loop and the torch ops draw identical samples from the same float64 tables: run at every CPU dispatch level by .ci/run (tests/dispatch.py)
+pytestmark = pytest.mark.float_sensitive
+
 needs_numba = pytest.mark.skipif(not fused_available(), reason="numba is not installed (the 'fast' extra)")
 CPU = torch.device("cpu")
 

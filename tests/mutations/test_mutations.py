@@ -14,17 +14,27 @@ from pathlib import Path
 
 import pytest
 
+from numerics import codegen
 from tests.mutations.catalog import MUTATIONS, apply, check
 
 ROOT = Path(__file__).resolve().parents[2]
 LIVE = [m for m in MUTATIONS.values() if not m.equivalent]
 FAST = [m for m in LIVE if m.fast]
 SURVIVORS = ("mixed_kl_cap_two", "trm_max_strict", "worst_case_kl_seq_delta")
+#: rows that mutate a formula numerics/generated_bounds.py copies (numerics.codegen.SOURCES, and the advantage
+#: factor the constants are assembled from): the drift test must kill each while numerics reads the stale copy
+DRIFT = "tests/numerics/test_generated_bounds.py::test_generated_module_matches_the_kernel"
+FORMULA_ROWS = [m for m in LIVE if m.target in codegen.SOURCES + ("proofs.bound_family:FAMILY_FACTOR",)]
 
 
-def run_tests(test_ids, mutation: str | None, timeout: int = 900) -> subprocess.CompletedProcess:
+def run_tests(test_ids, mutation: str | None, timeout: int = 900, generated: bool = False) -> subprocess.CompletedProcess:
+    """The tests under the mutation, in a fresh interpreter; ``generated``: numerics keeps evaluating the
+    generated formulas (numerics/generated_bounds.py) instead of the mutated kernel (tests/mutations/plugin.py)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HYPOTHESIS_PROFILE": "ci"}
     env.pop("TRM_MUTATION", None)
+    env.pop("TRM_MUTATION_GENERATED", None)
+    if generated:
+        env["TRM_MUTATION_GENERATED"] = "1"
     if mutation:
         env["TRM_MUTATION"] = mutation
     command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "tests.mutations.plugin", "-p", "no:cacheprovider",
@@ -78,27 +88,48 @@ def _in_process_killers():
     }
 
 
-def _clear_numerics_caches():
-    import numerics.bounds as nb
-
-    for cached in (nb._term_function, nb._scalar_function, nb._weight_function):
-        cached.cache_clear()
-
-
 @pytest.mark.parametrize("mutation", FAST, ids=[m.id for m in FAST])
 def test_fast_mutation_is_killed_in_process(mutation, monkeypatch):
-    """The default-suite subset: the mutation applied through monkeypatch, its killing test called here."""
+    """The default-suite subset: the mutation applied through monkeypatch and numerics switched to the
+    kernel's formulas as mutated (numerics.formulas.use_kernel, what regenerating would give), its killing
+    test called here; then the generated formulas back."""
+    from numerics import formulas
+
     killer = _in_process_killers()[mutation.id]
     killer()                                   # passes unmutated
     apply(mutation, monkeypatch)
-    _clear_numerics_caches()
+    generated = formulas.use_kernel()
     try:
         with pytest.raises(AssertionError):
             killer()
     finally:
         monkeypatch.undo()
-        _clear_numerics_caches()
+        formulas.use(generated)
     killer()
+
+
+@pytest.mark.parametrize("mutation", [m for m in FAST if m in FORMULA_ROWS], ids=lambda m: m.id)
+def test_fast_formula_mutation_is_seen_by_the_drift_check(mutation, monkeypatch):
+    """A mutated kernel formula differs from the generated module (numerics.codegen.differences)."""
+    from numerics import generated_bounds
+
+    assert codegen.differences(generated_bounds) == []
+    apply(mutation, monkeypatch)
+    assert codegen.differences(generated_bounds), mutation.id
+
+
+def test_formula_rows_cover_the_generated_module():
+    assert len(FORMULA_ROWS) >= 10
+    assert {m.target for m in FORMULA_ROWS} >= {"proofs.bounds:BOUND_TERMS", "proofs.bounds:CONSTANTS",
+                                                 "proofs.second_moment:CHI2_SHIFT"}
+
+
+@pytest.mark.mutation
+@pytest.mark.parametrize("mutation", FORMULA_ROWS, ids=[m.id for m in FORMULA_ROWS])
+def test_stale_generated_module_is_caught(mutation):
+    """With numerics left on the generated module, the drift test kills the kernel mutation."""
+    result = run_tests([DRIFT], mutation.id, generated=True)
+    assert result.returncode == 1, f"{mutation.id}: the drift test passed:\n{(result.stdout + result.stderr)[-3000:]}"
 
 
 @pytest.mark.mutation

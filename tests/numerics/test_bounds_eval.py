@@ -94,3 +94,24 @@ def test_bound_formulas_are_the_proofs_objects():
     assert nb.BOUND_NAMES == formulas.BOUND_NAMES
     assert set(nb.CONSTANT_FAMILIES) == set(formulas.CONSTANTS)
     assert sp.Integer(4) == formulas.CONSTANTS["paper"] and sp.Integer(2) == formulas.CONSTANTS["sharp"]
+
+
+def test_sums_over_positions_do_not_depend_on_chunks_or_threads(monkeypatch):
+    """numerics.bounds.sum_over_positions: one chunk, many chunks summed serially and many on threads give the
+    same sums (chunk sums added in chunk order), scalar entries count at every position, and the caller's
+    numpy.errstate holds in the worker threads."""
+    import numerics.bounds as nb
+
+    T = 300_001
+    x = np.random.default_rng(3).random(T)
+    terms = lambda start, stop, t: [x[start:stop], t * t, 2.5]
+    whole = nb.sum_over_positions(terms, T, 3, chunk=T)
+    assert whole[0] == pytest.approx(x.sum(), rel=1e-13) and whole[2] == 2.5 * T
+    assert whole[1] == pytest.approx(T * (T + 1) * (2 * T + 1) / 6, rel=1e-13)
+    monkeypatch.setattr(nb, "_usable_cores", lambda: 1)
+    serial = nb.sum_over_positions(terms, T, 3, chunk=4096)
+    monkeypatch.setattr(nb, "_usable_cores", lambda: 4)
+    threaded = nb.sum_over_positions(terms, T, 3, chunk=4096)
+    assert serial == threaded and serial == pytest.approx(whole, rel=1e-13)
+    with np.errstate(over="ignore"):
+        assert nb.sum_over_positions(lambda a, b, t: [np.exp(t)], T, 1, chunk=4096) == [np.inf]

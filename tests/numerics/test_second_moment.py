@@ -43,6 +43,24 @@ def test_dynamic_programme_agrees_with_enumeration(pair):
     assert dp.theta_off_support == en.theta_off_support
 
 
+@given(automaton_pairs(), st.sampled_from([1, 2, 5, 64, 1000, 2**20 + 3]))
+@example(symmetric_pair(0.45, 3), 4000)
+def test_scalars_without_positions_equal_the_per_position_pass(pair, T):
+    """second_moment_dp(positions=False), the binary powers of the block operator for homogeneous pairs
+    (what exact_quantities runs), gives the scalars of the per-position pass: χ²_seq, E[W²], E[W] and χ²_max,
+    +inf where either overflows."""
+    pair = AutomatonPair(pair.init, pair.next_state, pair.roll if pair.roll.ndim == 2 else pair.roll[0],
+                         pair.theta if pair.theta.ndim == 2 else pair.theta[0], pair.reward, T)
+    full, scalars = second_moment_dp(pair), second_moment_dp(pair, positions=False)
+    assert scalars.prefix_chi2 is None and scalars.second_moment_terms is None and scalars.chi2_pos_mean is None
+    scale = 1 + (full.prefix_chi2.max() if np.isfinite(full.prefix_chi2).all() else 0.0)
+    for key in ("chi2_seq", "second_moment", "chi2_tok_max"):
+        _same(getattr(scalars, key), getattr(full, key), key, scale=scale)
+    if math.isfinite(full.mean_W) and math.isfinite(scalars.mean_W):
+        assert_close(scalars.mean_W, full.mean_W, "E[W]", scale=scale)
+    assert scalars.theta_off_support == full.theta_off_support and scalars.chi2_tok_max_context == full.chi2_tok_max_context
+
+
 @given(any_pair)
 def test_martingale_transform_and_zero_mean(pair):
     """W = Π ρ − 1 − Σ(ρ − 1) = Σ_t (M_(t−1) − 1)(ρ_t − 1) sequence by sequence, and E_roll[W] = 0."""

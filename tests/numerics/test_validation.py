@@ -78,6 +78,22 @@ def test_special_and_renamed_files_are_refused(tmp_path):
         load_pair(good)
 
 
+def test_a_damaged_deflate_stream_is_refused(tmp_path):
+    """A compressed member whose deflate stream is garbage raises zlib.error inside zipfile (found by the long
+    fuzz of tests/fuzz/test_files.py): one TRMInputError naming the file, not a traceback."""
+    path = tmp_path / "bad.npz"
+    np.savez_compressed(path, init=np.array([1.0, 0.0]), roll=np.full((2, 2), 0.5))
+    data = bytearray(path.read_bytes())
+    name, extra = int.from_bytes(data[26:28], "little"), int.from_bytes(data[28:30], "little")
+    start = 30 + name + extra                                   # the first member's compressed bytes
+    data[start:start + 4] = b"\xff\xff\xff\xff"
+    path.write_bytes(bytes(data))
+    with pytest.raises(TRMInputError, match="bad.npz.*damaged .npz archive"):
+        npz_headers(path, "pair")
+    with pytest.raises(TRMInputError, match="damaged .npz archive"):
+        load_pair(path)
+
+
 def test_memory_is_checked_from_the_headers(tmp_path):
     path = tmp_path / "big.npz"
     with __import__("zipfile").ZipFile(path, "w") as zf:

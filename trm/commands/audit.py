@@ -10,6 +10,7 @@ from numerics.errors import TRMInputError
 from trm import common
 from trm.common import (confidence_level, emit, float_range, fmt, non_negative, output_dir, output_file, positive_int,
                         progress, seed)
+from trm.positions import add_position_args, route as route_positions
 
 
 def run(args) -> int:
@@ -40,6 +41,8 @@ def run(args) -> int:
         from audit.report import write_report
 
         payload["report"] = [str(p) for p in write_report(payload, Path(args.report))]
+    route_positions(payload, dict.fromkeys(("tv_pos_mean", "kl_pos_mean")), args,
+                    steps=[s["suite"] for s in (payload["steps"] or [payload])])
     emit(payload, args.json, _human)
     return 0
 
@@ -280,7 +283,9 @@ def add_parser(sub) -> None:
     g.add_argument("--memory", type=float_range(1.0, 2.0**20), default=256, help="working memory per chunk of rows, MiB (default 256)")
     g.add_argument("--mask-out", metavar="FILE.npz", type=output_file, help="write the response mask after rejection (key 'mask', [B, L])")
     g.add_argument("--report", metavar="DIR", type=output_dir, help="write DIR/report.md with figures")
-    g.add_argument("--json", action="store_true", help="print one JSON object")
+    add_position_args(g, "each step's suite.tv_pos_mean and suite.kl_pos_mean, one number per position")
+    g.add_argument("--json", action="store_true", help="print one JSON object (per-position arrays summarised in "
+                                                        "suite.positions; see --positions-out and --json-positions)")
     g = p.add_argument_group("example dump (neural family, an EOS token so lengths vary)")
     g.add_argument("--example", metavar="OUT", help="write an example dump (suffix picks the format) and exit")
     g.add_argument("--example-steps", type=positive_int, default=1, help="write OUT-001 … OUT-N, the mismatch "

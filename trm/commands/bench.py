@@ -11,14 +11,24 @@ from trm.common import add_limit_args, emit, horizon, int_range, limits, positiv
 def run(args) -> int:
     if args.what == "sim":
         return _bench_sim(args)
+    if args.what == "startup":
+        return _bench_startup(args)
     if args.what != "exact":
-        raise TRMInputError(f"bench {args.what!r}: unknown benchmark; choose 'exact' or 'sim'")
-    from numerics.benchmarks import bench_exact, roofline, thread_settings
+        raise TRMInputError(f"bench {args.what!r}: unknown benchmark; choose 'exact', 'sim' or 'startup'")
+    from numerics.benchmarks import bench_exact, benchmark_pair, roofline, thread_settings
 
     _check_exact_bench_size(args)
     records = [r for V in (args.vocab or [64])
                for r in bench_exact(args.states, V, args.T or [4096, 65536, 1048576, 10**7], args.repeats, args.seed,
                                     time_dependent=args.time_dependent, baseline_max_T=args.baseline_max_T)]
+    if args.command:
+        from trm.process_bench import bench_exact_command
+
+        for r in records:
+            r.update(bench_exact_command(benchmark_pair(r["S"], r["V"], r["T"], args.seed, args.time_dependent),
+                                         args.repeats))
+            r["command_over_engine"] = r["command_seconds"] / r["suite_seconds"]
+            r["in_process_over_engine"] = r["command_in_process_seconds"] / r["suite_seconds"]
     payload = {"benchmark": "exact engine vs a vectorised numpy loop and the per-step DP",
                "threads": thread_settings(), "roofline": roofline(), "records": records}
 
@@ -34,6 +44,44 @@ def run(args) -> int:
                   f"{opt(r['speedup_vs_per_step_dp'], '.1f'):>7} {r['suite_peak_bytes'] / 2**20:>8.1f} "
                   f"{r['process_peak_rss_bytes'] / 2**20:>8.0f}")
         print("peak MiB: the engine's traced allocations (tracemalloc); RSS: the process's high-water mark so far")
+        if any("command_seconds" in r for r in p["records"]):
+            print(f"\nthe whole command, `{p['records'][0]['command']}` (a fresh process: start-up, load, engine, "
+                  "second moments, every bound, output)")
+            print(f"{'S':>4} {'V':>4} {'T':>10} {'engine s':>9} {'command s':>10} {'median s':>9} {'cpu s':>7} "
+                  f"{'× engine':>9} {'in-process s':>12} {'× engine':>9} {'peak RSS MiB':>12}")
+            for r in p["records"]:
+                print(f"{r['S']:>4} {r['V']:>4} {r['T']:>10} {r['suite_seconds']:>9.3f} {r['command_seconds']:>10.3f} "
+                      f"{r['command_seconds_median']:>9.3f} {r['command_cpu_seconds']:>7.3f} {r['command_over_engine']:>9.2f} "
+                      f"{r['command_in_process_seconds']:>12.3f} {r['in_process_over_engine']:>9.2f} "
+                      f"{r['command_peak_rss_bytes'] / 2**20:>12.0f}")
+            print("command: best wall of fresh processes (cpu: their best user + system time); in-process: the same "
+                  "command through trm.cli.main in this process (no interpreter start-up)")
+            if not p["records"][0]["bytecode_cache"]:
+                print("note: PYTHONDONTWRITEBYTECODE is set, so every run compiles the project's modules afresh")
+
+    emit(payload, args.json, human)
+    return 0
+
+
+def _bench_startup(args) -> int:
+    from trm.process_bench import bench_startup
+
+    payload = {"benchmark": "start-up of the light commands against python3 -c 'import numpy' (fresh processes, "
+                            "run in turn)", **bench_startup(args.runs)}
+
+    def human(p):
+        print(f"{p['runs']} runs each, in turn; wall and CPU seconds median (min–max), peak RSS; ratios to "
+              "`python3 -c 'import numpy'` taken run by run")
+        for name, stats in p["wall_seconds"].items():
+            cpu = p["cpu_seconds"][name]
+            line = (f"  {name:<15} wall {stats['median']:.3f} s ({stats['min']:.3f}–{stats['max']:.3f})  "
+                    f"cpu {cpu['median']:.3f} s  {p['peak_rss_bytes'][name] / 2**20:.0f} MiB")
+            if name in p["over_import_numpy"]:
+                w, c = p["over_import_numpy"][name], p["cpu_over_import_numpy"][name]
+                line += f"   × numpy: wall {w['median']:.2f} ({w['min']:.2f}–{w['max']:.2f}), cpu {c['median']:.2f}"
+            print(line)
+        if not p["bytecode_cache"]:
+            print("note: PYTHONDONTWRITEBYTECODE is set, so every run compiles the project's modules afresh")
 
     emit(payload, args.json, human)
     return 0
@@ -117,11 +165,12 @@ def _bench_sim(args) -> int:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("bench", help="benchmarks (not timed tests): exact | sim",
-                       description="Benchmarks: 'exact' times the dynamic programme for every --vocab and --T; "
-                                   "'sim' compares the simulator with a per-step baseline for every --batch, --T "
-                                   "and --vocab.")
-    p.add_argument("what", help="exact (dynamic programme) or sim (simulator vs per-step baseline)")
+    p = sub.add_parser("bench", help="benchmarks (not timed tests): exact | sim | startup",
+                       description="Benchmarks: 'exact' times the dynamic programme for every --vocab and --T (with "
+                                   "--command, also the whole `trm exact --json` process); 'sim' compares the "
+                                   "simulator with a per-step baseline for every --batch, --T and --vocab; 'startup' "
+                                   "times trm bounds, trm threshold and trm --help against importing numpy.")
+    p.add_argument("what", help="exact (dynamic programme), sim (simulator vs per-step baseline) or startup")
     p.add_argument("--states", type=int_range(1, 2**24), default=64, help="automaton states S")
     p.add_argument("--vocab", type=int_range(1, 2**20), nargs="+", default=None,
                    help="vocabulary sizes (default 64 for exact; 64 256 for sim)")
@@ -140,6 +189,10 @@ def add_parser(sub) -> None:
     p.add_argument("--time-dependent", action="store_true", help="exact: a time-dependent pair (T, S, V)")
     p.add_argument("--baseline-max-T", type=positive_int, default=65536,
                    help="exact: longest T at which the baselines run (they hold [T, S] arrays)")
+    p.add_argument("--command", action="store_true",
+                   help="exact: also time `python3 -m trm exact PAIR.npz --json` on each pair as a fresh process "
+                        "(wall seconds, peak RSS, and the ratio to the engine alone)")
+    p.add_argument("--runs", type=int_range(1, 1000), default=10, help="startup: runs of each command")
     add_limit_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)

@@ -6,6 +6,7 @@ import math
 from numerics.errors import TRMInputError
 from trm.common import (add_limit_args, bound_ratios, emit, fmt, horizon, int_range, limits, output_file,
                         print_bounds, print_mapping, vacuous)
+from trm.positions import add_position_args, route as route_positions
 
 EPILOG = """signs: error = J(π_θ) − J(π_roll) − L', with L' = E_roll[R Σ_t (ρ_t − 1)]; positive when the
 surrogate underestimates the true improvement. delta_identity = Δ = E_roll[R Σ_t (ρ_t − 1)(1 − Π_(j>t) ρ_j)],
@@ -31,7 +32,7 @@ def check_exact_size(pair, T, memory_limit: float, time_limit: float) -> int:
 
 
 def run(args) -> int:
-    from numerics.bounds import BoundInputs, evaluate_bounds
+    from numerics.bounds import BoundInputs, evaluate_bound_families
     from numerics.chi2_bounds import (CHI2_FAMILY_NOTE, UNIFIED_WITH_CHI2_NOTE, Chi2Inputs, evaluate_chi2_bounds,
                                       with_chi2)
     from numerics.iid import iid_worst_case_of, is_iid_two_token
@@ -55,11 +56,12 @@ def run(args) -> int:
     else:
         quantities = exact_quantities(auto, tv_seq_budget=budget, max_memory=memory_limit or None,
                                       max_seconds=time_limit or None)
-    payload = quantities.to_json()
+    payload = quantities.to_json(positions=False)
     inputs = BoundInputs.from_exact(quantities)
     chi2 = evaluate_chi2_bounds(Chi2Inputs.from_exact(quantities))
-    payload["bounds"] = with_chi2(evaluate_bounds(inputs, "paper"), chi2)
-    payload["sharp_bounds"] = with_chi2(evaluate_bounds(inputs, "sharp"), chi2)
+    families = evaluate_bound_families(inputs, ("paper", "sharp"))
+    payload["bounds"] = with_chi2(families["paper"], chi2)
+    payload["sharp_bounds"] = with_chi2(families["sharp"], chi2)
     payload["chi2_notes"] = [CHI2_FAMILY_NOTE, UNIFIED_WITH_CHI2_NOTE]
     notes = list(inputs.notes)
     if quantities.theta_mass_off_roll_support > 0:
@@ -89,7 +91,8 @@ def run(args) -> int:
     payload["bound_check"] = _bound_check(payload)
     payload["definitions"] = {"error": "J(π_θ) − J(π_roll) − L'", "delta_identity": "Δ, with error = −Δ",
                               "vacuous": "a bound ≥ 1 (a reward in [0, 1] keeps |error| ≤ 1)"}
-    emit(payload, args.json, _human_exact)
+    route_positions(payload, {"tv_pos_mean": quantities.tv_pos_mean, "kl_pos_mean": quantities.kl_pos_mean}, args)
+    emit(payload, args.json, lambda p: _human_exact(p, quantities.tv_pos_mean))
     return 0
 
 
@@ -110,9 +113,11 @@ def _bound_check(payload: dict) -> dict:
     return out
 
 
-def _human_exact(payload: dict) -> None:
+def _human_exact(payload: dict, tv_pos_mean) -> None:
     print_mapping(payload, skip=("bounds_apply",))
-    print(f"tv_pos_mean (D̄_t)  first {min(8, payload['T'])}: {', '.join(fmt(v) for v in payload['tv_pos_mean'][:8])}")
+    print(f"tv_pos_mean (D̄_t)  first {min(8, payload['T'])}: {', '.join(fmt(float(v)) for v in tv_pos_mean[:8])}")
+    if payload["positions"]["file"]:
+        print(f"wrote the per-position arrays to {payload['positions']['file']}")
     error = payload["error"] if payload["bounds_apply"] else None
     print_bounds("bounds (paper constants)", payload["bounds"], error)
     print_bounds("bounds (sharp constants)", payload["sharp_bounds"], error)
@@ -144,5 +149,7 @@ def add_parser(sub) -> None:
                    help="write the reward attaining the worst-case error to exactly this path "
                         "(.npz: reward [X, V^T], prompt_states [X])")
     add_limit_args(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_position_args(p, "tv_pos_mean = D̄_t and kl_pos_mean, T numbers each")
+    p.add_argument("--json", action="store_true", help="print one JSON object (per-position arrays summarised; "
+                                                        "see --positions-out and --json-positions)")
     p.set_defaults(func=run)

@@ -7,6 +7,7 @@ from numerics.errors import TRMInputError
 from trm.common import (add_generator_args, add_limit_args, check_generator_size, confidence_level, emit, float_range,
                         fmt, horizon,
                         int_range, limits, mismatch, non_negative, positive_int, progress, seed, vacuous)
+from trm.positions import add_position_args, route as route_positions
 
 SIM_FAMILIES = ("automaton", "kgram", "counter", "tabular", "neural")
 #: An estimate is said to respect a bound when |mean| + Z·se ≤ bound, to exceed it when |mean| − Z·se > bound.
@@ -30,7 +31,9 @@ def run(args) -> int:
                               checkpoints=tuple(args.checkpoints) if args.checkpoints else None, level=args.level)
     with progress(config.samples, "seq") as bar:
         result = simulate(family, config, device, exact=exact, progress=bar.update)
-    payload = result.to_json()
+    payload = result.to_json(positions=False)
+    route_positions(payload, {"tv_pos_mean": result.tv_pos_mean, "kl_pos_mean": result.kl_pos_mean,
+                              "chi2_pos_mean": result.chi2_pos_mean}, args)
     payload["bound_check"] = _bound_check(result, exact, exact_bounds)
     payload["definitions"] = {"error": "J(π_θ) − J(π_roll) − L'", "objective_gap": "J(π_θ) − J(π_roll)",
                               "surrogate": "L' = E_roll[R Σ_t (ρ_t − 1)]"}
@@ -54,6 +57,8 @@ def run(args) -> int:
         print(f"  variance reduction: {p['variance_reduction']}")
         for note in p["notes"]:
             print(f"note: {note}")
+        if p["positions"]["file"]:
+            print(f"wrote the per-position arrays to {p['positions']['file']}")
 
     emit(payload, args.json, human)
     return 0
@@ -251,5 +256,7 @@ def add_parser(sub) -> None:
                    help="neural: logit scale (lower entropy when larger)")
     add_generator_args(p)
     add_limit_args(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_position_args(p, "tv_pos_mean, kl_pos_mean and chi2_pos_mean, T numbers each")
+    p.add_argument("--json", action="store_true", help="print one JSON object (per-position arrays summarised; "
+                                                        "see --positions-out and --json-positions)")
     p.set_defaults(func=run)
