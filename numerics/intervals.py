@@ -50,7 +50,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize, stats
 
 from numerics.errors import TRMInputError
 
@@ -146,6 +145,8 @@ def betting_lower_bound(x, alpha: float, truncation: float = TRUNCATION) -> floa
             hi, lo = lo, 0.5 * lo
             if lo < 1e-300:
                 return 0.0
+    from scipy import optimize      # imported where needed: the light commands do not load scipy
+
     root = optimize.brentq(lambda m: log_capital(m) - threshold, lo, hi, xtol=1e-300, rtol=1e-11)
     lo = max(lo, root * (1 - 1e-9))                                  # the safe side of the root
     while log_capital(lo) < threshold:                              # (brentq's tolerance; never seen to loop)
@@ -166,6 +167,8 @@ def student_upper_bound(x, alpha: float) -> float:
     x = _rows(x, "student_upper_bound")
     if not np.isfinite(x).all():
         return math.inf
+    from scipy import stats         # imported where needed: the light commands do not load scipy
+
     with np.errstate(over="ignore"):
         return float(x.mean() + stats.t.ppf(1 - alpha, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
 

@@ -67,11 +67,17 @@ def _call(function, kwargs):
     return function(**kwargs)
 
 
-def _clear_caches():
-    import numerics.bounds as nb
+def _use_kernel_if_proofs(mutation):
+    """After a mutation of proofs/, numerics evaluates the mutated kernel (as tests/mutations/plugin.py arranges, and
+    as it would after ``python3 -m numerics.codegen``); returns the table to put back."""
+    from numerics import formulas
 
-    for cached in (nb._term_function, nb._scalar_function, nb._weight_function):
-        cached.cache_clear()
+    if not mutation.target.startswith("proofs."):
+        return None
+    try:
+        return formulas.use_kernel()
+    except Exception:            # the mutant kernel cannot assemble: the killing tests that import it fail
+        return None
 
 
 def _recite(mutation, monkeypatch) -> None:
@@ -96,7 +102,7 @@ def _kills(mutation, killer, monkeypatch) -> bool:
         case()
     apply(mutation, monkeypatch)
     _recite(mutation, monkeypatch)
-    _clear_caches()
+    previous = _use_kernel_if_proofs(mutation)
     try:
         for case in cases:
             try:
@@ -106,7 +112,10 @@ def _kills(mutation, killer, monkeypatch) -> bool:
         return False
     finally:
         monkeypatch.undo()
-        _clear_caches()
+        if previous is not None:
+            from numerics import formulas
+
+            formulas.use(previous)
 
 
 @pytest.mark.mutation
