@@ -23,6 +23,8 @@ import pytest
 from tests.docs.blocks import ROOT, Block, doc_pages, fenced_blocks, inline_commands
 
 PAGES = doc_pages()
+#: set in the commands' environment: a documented `pytest --run-slow` must not recurse into this file
+NESTED = "TRM_DOCS_COMMAND"
 BLOCKS = [b for page in PAGES for b in fenced_blocks(page)]
 #: the time one block may take (the slow ones regenerate figures or run long tests)
 TIMEOUT = {"default": 120, "slow": 1800}
@@ -51,7 +53,8 @@ def page_dirs(tmp_path_factory):
 def _run(block: Block, cwd: Path, bin_dir: Path, timeout: float) -> subprocess.CompletedProcess:
     env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", PYTHONPATH=str(ROOT),
                MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
-    env.pop("CI", None)                       # commands run as a reader runs them (default Hypothesis profile aside)
+    env.pop("CI", None)                       # commands run as a reader runs them
+    env[NESTED] = "1"                         # a documented `pytest` run does not run these tests again
     return subprocess.run(["bash", "-e", "-o", "pipefail", "-c", block.text], cwd=cwd, env=env,
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, check=False)
 
@@ -67,6 +70,8 @@ def _marks(block: Block):
 
 @pytest.mark.parametrize("block", [pytest.param(b, id=b.id, marks=_marks(b)) for b in BLOCKS if "ci" not in b.tags])
 def test_documented_command_runs(block, page_dirs, tmp_path):
+    if os.environ.get(NESTED):
+        pytest.skip("inside a documented command")
     cwd = ROOT if "repo" in block.tags else page_dirs[block.page]
     result = _run(block, cwd, _shim(tmp_path), TIMEOUT["slow" if "slow" in block.tags else "default"])
     assert result.returncode == 0, (f"{block.id} exited {result.returncode}\n--- command\n{block.text}\n--- stderr\n"
