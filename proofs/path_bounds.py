@@ -17,7 +17,7 @@ on π_roll's support, sup_R|Error| = E_roll[W⁻] = ½E_roll|W| (THEORY §10), a
 with Q = Σ_t E_roll[χ²(c_t)] = E_roll[S²] (orthogonal increments; χ² = χ²(π_θ ‖ π_roll)). D_TV^seq takes the
 exact value or an upper bound: Le Cam's √(1 − BC²) with BC = E_roll[Π_t √ρ_t] (the Bhattacharyya coefficient
 of the sequence laws, a product along the path), Bretagnolle–Huber's √(1 − e^(−D_KL^seq)), or Pinsker's cap.
-The weight family the numerics search is ω = ρ^α (1 + λ|ρ − 1|) (``WEIGHT_FAMILY``).
+The weight family the numerics search is ω = ρ^α (1 + λ|ρ − 1|) (``WEIGHT_FAMILY``, written in u = ρ − 1).
 
 Every expression here is public so that a code generator can include it; numerics.path_bounds lambdifies them.
 KL is KL(roll ‖ θ) throughout.
@@ -25,6 +25,7 @@ KL is KL(roll ‖ θ) throughout.
 import sympy as sp
 from sympy.codegen.cfunctions import expm1
 
+from proofs.path_recursions import u as u_tok
 from proofs.symbols import kl_seq, tv_seq
 
 #: Q = Σ_t E_roll[χ²(c_t)] = E_roll[S²], the summed per-position χ²(π_θ ‖ π_roll).
@@ -39,10 +40,9 @@ bc_seq = sp.Symbol("BC_seq", nonnegative=True)
 #: E_roll[W² / Π_t ω_t] and E_roll[Π_t ω_t] for positive per-token weights ω.
 weighted_w2 = sp.Symbol("E_W2_over_w", nonnegative=True)
 weight_mass = sp.Symbol("E_w", positive=True)
-#: The weight family's parameters and its per-token arguments (ρ of the emitted token).
+#: The weight family's parameters (its per-token argument is u = ρ − 1 of the emitted token).
 alpha = sp.Symbol("alpha", nonnegative=True)
 lam = sp.Symbol("lam", nonnegative=True)
-rho_tok = sp.Symbol("r", positive=True)
 
 #: ½: sup_R|E[R·X]| = E[X⁻] and E[Y⁺] = ½(E[Y] + E|Y|) bring the same constant as the χ² family.
 HALF = sp.Rational(1, 2)
@@ -64,8 +64,8 @@ SEQUENCE_KL_BOUND = kl_seq
 ADDITIVE_BOUND = tv_seq + HALF * sp.sqrt(q_sum)
 #: sup_R|Error| ≤ ½ sqrt(E[W²/Πω] E[Πω]).
 WEIGHTED_CHI2_BOUND = HALF * sp.sqrt(weighted_w2 * weight_mass)
-#: ω(ρ) = ρ^α (1 + λ|ρ − 1|): the weights numerics searches over (α = λ = 0 gives χ²-exact).
-WEIGHT_FAMILY = rho_tok**alpha * (1 + lam * sp.Abs(rho_tok - 1))
+#: ω = ρ^α (1 + λ|ρ − 1|) with ρ = 1 + u: the weights numerics searches over (α = λ = 0 gives χ²-exact).
+WEIGHT_FAMILY = (1 + u_tok)**alpha * (1 + lam * sp.Abs(u_tok))
 
 #: Upper bounds of D_TV^seq (each valid by a cited lemma of proofs.path_bound_proofs).
 LE_CAM_TV = sp.sqrt(1 - bc_seq**2)
