@@ -37,7 +37,7 @@ PATH_BOUND_NAMES = formulas.PATH_BOUND_NAMES
 #: Relative slack allowed when checking that user inputs respect the relations between them.
 CONSISTENCY_RTOL = 1e-9
 #: γ searched by the tangent bound: 0 (its limit) and a geometric grid on [1e-4, 2], refined by golden section.
-_GAMMA_GRID = np.concatenate([np.geomspace(1e-4, 2.0, 161)])
+_GAMMA_GRID = np.union1d(np.geomspace(1e-4, 2.0, 161), [1.0])
 
 PATH_FAMILY_NOTE = ("sequence_kl, additive, tangent, weighted_chi2: bounds on sup_R|Error| from path moments "
                     "(THEORY §11), this suite's results, not the paper's; the same values in both constant families")
@@ -237,7 +237,7 @@ def tangent_bound(inputs: PathInputs) -> tuple[float, float]:
     lo, hi = _GAMMA_GRID[max(i - 1, 0)], _GAMMA_GRID[min(i + 1, len(_GAMMA_GRID) - 1)]
     g, v = _golden(f, lo, hi)
     candidates = [best, (float(values[i]), float(_GAMMA_GRID[i])), (v, g)]
-    return min(candidates)
+    return min(candidates, key=lambda c: c[0])       # the first of equal values: γ = 0, then the grid
 
 
 def _golden(f, lo: float, hi: float, iterations: int = 40) -> tuple[float, float]:
