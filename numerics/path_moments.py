@@ -96,7 +96,10 @@ def weighted_second_moment(pair: AutomatonPair | TabularPair, alpha: float, lam:
     of positive probability (α > 0 with π_θ = 0 < π_roll) or where a moment overflows."""
     auto = as_automaton(pair, T)
     omega = weight_family(alpha, lam)
-    inverse = lambda u, roll: 1.0 / omega(u, roll)
+    def inverse(u, roll):
+        with np.errstate(divide="ignore"):
+            return 1.0 / omega(u, roll)
+
     w2 = float(monomial_moments(auto, "transform", omega=inverse)[_TRANSFORM["W**2"]])
     mass = float(monomial_moments(auto, "mass", omega=omega)[0])
     return w2, mass
