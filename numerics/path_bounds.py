@@ -295,3 +295,60 @@ def with_path_bounds(bounds: dict, path: dict) -> dict:
     name = min(candidates, key=candidates.__getitem__)
     out["best"], out["argmin_best"] = candidates[name], name
     return out
+
+
+# ------------------------------------------------------------------------------------------------ thresholds
+#
+# A threshold is the largest value x of a masking criterion's statistic such that, if every sequence π_roll can
+# produce satisfies "statistic ≤ x" (every reachable context, for a per-token maximum: the paper's reading of
+# TRM's guarantee), the bound with every other input at its worst case given x stays within the budget β.
+# The sequence-KL bound takes one input, D_KL^seq, and both TRM-Max (max_t D_KL(c_t) ≤ δ ⇒ D_KL^seq ≤ Tδ) and
+# TRM-Avg ((1/T) Σ_t D_KL(c_t) ≤ δ_avg ⇒ D_KL^seq ≤ T δ_avg) control it.
+
+@lru_cache(maxsize=None)
+def _sequence_kl_worst_case():
+    from proofs.bounds import worst_case_kl_seq
+    from proofs.symbols import T as T_sym, delta
+
+    expr = formulas.SEQUENCE_KL_BOUND.xreplace({kl_sym: worst_case_kl_seq(delta, T_sym)})
+    if sp.diff(expr, delta, 2) != 0 or expr.xreplace({delta: 0}) != 0:
+        raise ValueError(f"the sequence-KL bound at its worst case is not linear in δ: {expr}")
+    return sp.lambdify([T_sym], sp.diff(expr, delta), modules="math")
+
+
+def sequence_kl_threshold(T: int, budget: float) -> float:
+    """The largest per-token δ (TRM-Max), or per-sequence mean token KL δ_avg (TRM-Avg, exact KL), with the
+    sequence-KL bound at its worst case D_KL^seq = Tδ within ``budget``: β/T (THEORY §11)."""
+    T = check_horizon(T)
+    beta = check_value("budget (β)", budget)
+    if beta <= 0:
+        raise TRMInputError(f"budget = {beta:g}: the error budget must be positive")
+    return beta / float(_sequence_kl_worst_case()(T))
+
+
+def unified_avg_threshold(T: int, budget: float, constants: str = "paper", rel_tol: float = 1e-10) -> float:
+    """For comparison: the largest δ_avg with the paper's B* within ``budget`` when only the per-sequence mean token
+    KL is controlled (δ = D_KL^(tok,max) unknown, so +inf; D_KL^seq = T δ_avg). B* is nondecreasing in δ_avg: bisection
+    on log δ_avg; 0.0 when even δ_avg = 1e-300 exceeds the budget."""
+    from numerics.bounds import BoundInputs, evaluate_bounds
+
+    T = check_horizon(T)
+    beta = check_value("budget (β)", budget)
+    if beta <= 0:
+        raise TRMInputError(f"budget = {beta:g}: the error budget must be positive")
+
+    def unified(x: float) -> float:
+        return evaluate_bounds(BoundInputs.worst_case(T, math.inf, kl_seq=T * x), constants)["unified"]
+
+    lo, hi = -300.0, 300.0
+    if unified(10.0**hi) <= beta:
+        return math.inf
+    if unified(10.0**lo) > beta:
+        return 0.0
+    while hi - lo > rel_tol * max(1.0, abs(hi)):
+        mid = 0.5 * (lo + hi)
+        if unified(10.0**mid) <= beta:
+            lo = mid
+        else:
+            hi = mid
+    return 10.0**lo
