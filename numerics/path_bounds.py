@@ -225,17 +225,21 @@ def tangent_bound(inputs: PathInputs) -> tuple[float, float]:
     if inputs.q_sum is None:
         return math.inf, math.nan
     Q = inputs.q_sum
-    best = (float(_fn("tangent_zero")(Q)) if math.isfinite(Q) else math.inf, 0.0)
+    with np.errstate(over="ignore"):
+        best = (float(_fn("tangent_zero")(Q)) if math.isfinite(Q) else math.inf, 0.0)
     if inputs.h2_moment is None or not all(math.isfinite(v) for v in (inputs.kl_seq, inputs.sh_moment,
                                                                        inputs.h2_moment, Q)):
         return best
-    f = lambda g: float(_fn("tangent")(g, inputs.kl_seq, Q, inputs.sh_moment, inputs.h2_moment))
-    with np.errstate(invalid="ignore"):
+    def f(g):
+        value = float(_fn("tangent")(g, inputs.kl_seq, Q, inputs.sh_moment, inputs.h2_moment))
+        return value if math.isfinite(value) else math.inf
+
+    with np.errstate(over="ignore", invalid="ignore"):
         values = np.asarray(_fn("tangent")(_GAMMA_GRID, inputs.kl_seq, Q, inputs.sh_moment, inputs.h2_moment))
-    values = np.where(np.isfinite(values), values, np.inf)
-    i = int(np.argmin(values))
-    lo, hi = _GAMMA_GRID[max(i - 1, 0)], _GAMMA_GRID[min(i + 1, len(_GAMMA_GRID) - 1)]
-    g, v = _golden(f, lo, hi)
+        values = np.where(np.isfinite(values), values, np.inf)
+        i = int(np.argmin(values))
+        lo, hi = _GAMMA_GRID[max(i - 1, 0)], _GAMMA_GRID[min(i + 1, len(_GAMMA_GRID) - 1)]
+        g, v = _golden(f, lo, hi)
     candidates = [best, (float(values[i]), float(_GAMMA_GRID[i])), (v, g)]
     return min(candidates, key=lambda c: c[0])       # the first of equal values: γ = 0, then the grid
 
@@ -273,7 +277,8 @@ def evaluate_path_bounds(inputs: PathInputs) -> tuple[dict, dict]:
               "weighted_chi2_grid": None}
     if inputs.q_sum is not None:
         Q = inputs.q_sum
-        values["additive"] = math.inf if math.isinf(Q) else float(_fn("additive")(tvs[source], Q))
+        with np.errstate(over="ignore"):
+            values["additive"] = math.inf if math.isinf(Q) else float(_fn("additive")(tvs[source], Q))
         value, g = tangent_bound(inputs)
         values["tangent"], params["tangent_gamma"] = value, (None if math.isnan(g) else g)
     if inputs.weighted is not None:

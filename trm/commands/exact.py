@@ -133,7 +133,8 @@ def _bound_check(payload: dict) -> dict:
     for family, key in (("paper", "bounds"), ("sharp", "sharp_bounds")):
         bounds = payload[key]
         row = {"error_over_bound": bound_ratios(bounds, payload["error"]),
-               "holds": all(abs(payload["error"]) <= v for k, v in bounds.items() if not k.startswith("argmin")),
+               "holds": all(abs(payload["error"]) <= v for k, v in bounds.items()
+                            if not k.startswith("argmin") and isinstance(v, (int, float))),
                "vacuous": vacuous(bounds)}
         if payload["worst_case_error"] is not None:
             row["worst_case_over_bound"] = bound_ratios(bounds, payload["worst_case_error"])
