@@ -214,7 +214,7 @@ def simulate(family, config: SimulationConfig, device: torch.device, exact: dict
         chi2_hat = float(running.max_chi2_seen)
         bounds["chi2"] = _plugin_chi2_bounds(config.T, chi2_hat, estimates["second_moment"].mean)
     chi2_pos = (running.pos_chi2 / n).cpu().numpy() if running.has_chi2 else None
-    bounds["path"] = _plugin_path_bounds(config.T, kl_seq_hat, S, lr_sum, chi2_pos)
+    bounds["path"] = _plugin_path_bounds(config.T, kl_seq_hat, S, lr_sum, chi2_pos, float(tv_pos.sum()))
     memory = {"family_state_bytes": family.state_bytes(), "chunk": config.chunk, "block": config.block,
               "per_sequence_result_bytes": 6 * 8 * n, "peak_device_bytes": peak_memory_bytes(device)}
     if not bounds_apply:
@@ -235,10 +235,12 @@ def _plugin_chi2_bounds(T: int, chi2_hat: float, second_moment_hat: float) -> di
     return values
 
 
-def _plugin_path_bounds(T: int, kl_seq_hat: float, S: torch.Tensor, L: torch.Tensor, chi2_pos) -> dict:
+def _plugin_path_bounds(T: int, kl_seq_hat: float, S: torch.Tensor, L: torch.Tensor, chi2_pos,
+                        tv_pos_sum: float) -> dict:
     """This suite's path-moment family (THEORY §11) on estimated inputs: D_KL^seq from the exact per-context KL
     along the sampled contexts, Q = Σ_t of the per-position means of the exact per-context χ² (or the sample mean
-    of S² without them), E[SH] and E[H²] sample means over the sequences (S = Σ_t (ρ_t − 1), H = S − Σ_t log ρ_t);
+    of S² without them), E[SH] and E[H²] sample means over the sequences (S = Σ_t (ρ_t − 1), H = S − Σ_t log ρ_t),
+    Σ_t E|ρ_t − 1| = 2 Σ_t D̄_t from the per-position mean TV (the L1 split of the additive bound);
     D_TV^seq at the smaller of its Pinsker and Bretagnolle–Huber bounds. The weighted χ² bound needs the exact
     laws and is not estimated."""
     from numerics.path_bounds import PathInputs, evaluate_path_bounds
@@ -249,7 +251,8 @@ def _plugin_path_bounds(T: int, kl_seq_hat: float, S: torch.Tensor, L: torch.Ten
         q_hat = float(np.sum(chi2_pos)) if chi2_pos is not None else float((S64 * S64).mean())
         sh_hat, h2_hat = float((S64 * H).mean()), float((H * H).mean())
     finite = all(math.isfinite(v) for v in (kl_seq_hat, q_hat, sh_hat, h2_hat))
-    inputs = PathInputs(T, kl_seq_hat, q_hat, sh_hat if finite else None, h2_hat if finite else None)
+    inputs = PathInputs(T, kl_seq_hat, q_hat, sh_hat if finite else None, h2_hat if finite else None,
+                        splits=((0.0, 2.0 * tv_pos_sum, 0.0),))
     values, params = evaluate_path_bounds(inputs)
     values["parameters"] = {"q_sum": q_hat, "sh_moment": sh_hat, "h2_moment": h2_hat,
                             "tangent_gamma": params["tangent_gamma"], "additive_tv": params["additive_tv"]}

@@ -5,8 +5,9 @@ For a reward in [0, 1] and π_θ on π_roll's support, with Q = Σ_t E_roll[χ²
 H = Σ_t k3(ρ_t), W = Π_t ρ_t − 1 − S:
 
     sequence_kl     D_KL^seq
-    additive        D_TV^seq + ½ sqrt(Q), D_TV^seq exact where known, else its smallest upper bound among
-                    Le Cam's sqrt(1 − BC²), Bretagnolle–Huber's sqrt(1 − e^(−D_KL^seq)) and Pinsker's cap
+    additive        D_TV^seq + ½ min(sqrt(Q), min over split thresholds of A_b + sqrt(Q_s)) (numerics.split_moments),
+                    D_TV^seq exact where known, else its smallest upper bound among Le Cam's sqrt(1 − BC²),
+                    Bretagnolle–Huber's sqrt(1 − e^(−D_KL^seq)) and Pinsker's cap
     tangent         min over γ ≥ 0 of ½(m_γ + sqrt(s_γ)) (γ = 0: ½(1 + sqrt(1 + Q))), m_γ and s_γ from
                     D_KL^seq, Q, E[SH], E[H²]; with Q alone only γ = 0
     weighted_chi2   min over a grid of weights ω = ρ^α (1 + λ|ρ − 1|) of ½ sqrt(E[W²/Πω] E[Πω])
@@ -52,6 +53,7 @@ def _fn(name: str):
                                              formulas.h2_moment]),
         "tangent_zero": (formulas.TANGENT_BOUND_AT_ZERO, [formulas.q_sum]),
         "additive": (formulas.ADDITIVE_BOUND, [tv_sym, formulas.q_sum]),
+        "additive_split": (formulas.ADDITIVE_SPLIT_BOUND, [tv_sym, formulas.a_split, formulas.q_split]),
         "weighted": (formulas.WEIGHTED_CHI2_BOUND, [formulas.weighted_w2, formulas.weight_mass]),
         "le_cam": (formulas.LE_CAM_TV, [formulas.bc_seq]),
         "bretagnolle_huber": (formulas.BRETAGNOLLE_HUBER_TV, [kl_sym]),
@@ -139,6 +141,7 @@ class PathInputs:
     tv_seq         D_TV^seq when known exactly (or an upper bound of it)
     bhattacharyya  BC = E_roll[Π_t sqrt(ρ_t)]
     weighted       the weighted χ² search's result
+    splits         [(r*, A_b, Q_s)]: E|Σ_t u_t| ≤ A_b + sqrt(Q_s) for each split threshold r*
     notes          where an input is a worst case rather than a measurement
     """
 
@@ -151,12 +154,14 @@ class PathInputs:
     bhattacharyya: float | None = None
     weighted: WeightedChi2 | None = None
     notes: tuple[str, ...] = field(default=())
+    splits: tuple = ()
 
     @classmethod
-    def from_exact(cls, quantities, moments, weighted: WeightedChi2 | None = None) -> "PathInputs":
-        """From :class:`numerics.result.ExactQuantities` and :class:`numerics.path_moments.PathMoments`."""
+    def from_exact(cls, quantities, moments, weighted: WeightedChi2 | None = None, splits=()) -> "PathInputs":
+        """From :class:`numerics.result.ExactQuantities`, :class:`numerics.path_moments.PathMoments`, the weighted
+        search and :func:`numerics.split_moments.split_sum_bounds`."""
         return cls(quantities.T, float(quantities.kl_seq), moments.q_sum, moments.sh_moment, moments.h2_moment,
-                   quantities.tv_seq, moments.bhattacharyya, weighted)
+                   quantities.tv_seq, moments.bhattacharyya, weighted, (), tuple(splits))
 
     @classmethod
     def worst_case(cls, T, kl_seq, q_sum=None, sh_moment=None, h2_moment=None, tv_seq=None, bhattacharyya=None,
@@ -263,8 +268,9 @@ def _golden(f, lo: float, hi: float, iterations: int = 40) -> tuple[float, float
 
 def evaluate_path_bounds(inputs: PathInputs) -> tuple[dict, dict]:
     """({'sequence_kl', 'additive', 'tangent', 'weighted_chi2'}: value or None when an input is missing,
-    {'tangent_gamma', 'additive_tv' (the D_TV^seq value used and its source), 'weighted_chi2_alpha',
-    'weighted_chi2_lambda', 'weighted_chi2_grid', 'tv_seq_upper_bounds'}). Where π_θ = 0 < π_roll is reached
+    {'tangent_gamma', 'additive_tv' (the D_TV^seq value used and its source), 'additive_split_threshold' (r* of
+    the split used, None for sqrt(Q)), 'weighted_chi2_alpha', 'weighted_chi2_lambda', 'weighted_chi2_grid',
+    'tv_seq_upper_bounds'}). Where π_θ = 0 < π_roll is reached
     (D_KL^seq = +inf) sequence_kl is +inf and the tangent bound is taken at γ = 0."""
     T = check_horizon(inputs.T)
     K = inputs.kl_seq
@@ -273,12 +279,17 @@ def evaluate_path_bounds(inputs: PathInputs) -> tuple[dict, dict]:
     tvs = tv_upper_bounds(inputs)
     source = "exact" if "exact" in tvs else min(tvs, key=tvs.__getitem__)
     params = {"tv_seq_upper_bounds": tvs, "additive_tv": {"value": tvs[source], "source": source},
-              "tangent_gamma": None, "weighted_chi2_alpha": None, "weighted_chi2_lambda": None,
-              "weighted_chi2_grid": None}
-    if inputs.q_sum is not None:
-        Q = inputs.q_sum
+              "additive_split_threshold": None, "tangent_gamma": None, "weighted_chi2_alpha": None,
+              "weighted_chi2_lambda": None, "weighted_chi2_grid": None}
+    if inputs.q_sum is not None or inputs.splits:
+        Q = math.inf if inputs.q_sum is None else inputs.q_sum
         with np.errstate(over="ignore"):
             values["additive"] = math.inf if math.isinf(Q) else float(_fn("additive")(tvs[source], Q))
+            for r, A_b, Q_s in inputs.splits:
+                split = float(_fn("additive_split")(tvs[source], A_b, Q_s))
+                if split < values["additive"]:
+                    values["additive"], params["additive_split_threshold"] = split, float(r)
+    if inputs.q_sum is not None:
         value, g = tangent_bound(inputs)
         values["tangent"], params["tangent_gamma"] = value, (None if math.isnan(g) else g)
     if inputs.weighted is not None:

@@ -12,6 +12,8 @@
     tangent_at_zero_below_additive   ½(1 + sqrt(1 + Q)) ≤ 1 + ½ sqrt(Q)
     additive_bound             sup_R|Error| ≤ D_TV^seq + ½ sqrt(Q)      ((a + b)⁺ ≤ a⁺ + b⁺)
     additive_le_cam, additive_bretagnolle_huber   the same with D_TV^seq's two DP-computable upper bounds
+    abs_sum_split              E|S| ≤ A_b + sqrt(Q_s) for u_t = u^b_t + (u_t − u^b_t)   (triangle, Cauchy–Schwarz)
+    additive_split_bound       sup_R|Error| ≤ D_TV^seq + ½(A_b + sqrt(Q_s))
     weighted_chi2_bound        sup_R|Error| ≤ ½ sqrt(E[W²/Πω] E[Πω]) for positive per-token weights ω
 
 Cited, each with a test in tests/proofs/test_path_lemmas.py that enumerates small random pairs (or draws
@@ -55,6 +57,10 @@ X_GAMMA = sp.Symbol("X_gamma", real=True)
 Y_GAMMA = 1 + S_PATH - gamma * (1 + X_GAMMA)
 Y_GAMMA_PATH = Y_GAMMA.xreplace({X_GAMMA: L_PATH - sp.log(gamma)})
 
+#: u^b_t: the large part of u_t along the sequence (a martingale difference; numerics.split_moments builds it).
+u_big = sp.Function("u_b", real=True)
+S_BIG = sp.Sum(u_big(t), (t, 1, T))
+S_SMALL = sp.Sum(rho(t) - 1 - u_big(t), (t, 1, T))
 #: E_(a0 + Σ_i a_i X_i) = a0 + Σ_i a_i E_(X_i): linearity with five random variables.
 A_ = sp.symbols("a0:6", real=True)
 X_ = sp.symbols("X1:6", real=True)
@@ -94,6 +100,16 @@ def _cite_lemmas():
     cite("tv_as_expectation", E(sp.Max(0, 1 - M_PATH)), "=", tv_seq, (),
          "D_TV^seq = E_x Σ_y (P^roll − P^θ)⁺ = E_roll[(1 − Π_t ρ_t)⁺] when π_θ puts no mass off π_roll's support",
          "Levin, Peres & Wilmer (2017), Prop. 4.2; THEORY §11", test("tv_as_expectation"))
+    cite("expectation_abs_sum", E_(sp.Abs(sp.Sum(f_(t), (t, 1, N_)))), "<=", sp.Sum(E_(sp.Abs(f_(t))), (t, 1, N_)),
+         (E_, f_, N_), "E|Σ_t x_t| ≤ Σ_t E|x_t| (the triangle inequality under the expectation, then linearity)",
+         "Williams (1991), ch. 6", test("expectation_abs_sum"))
+    cite("split_large_sum", sp.Sum(E(sp.Abs(u_big(t))), (t, 1, T)), "=", pb.a_split, (),
+         "Σ_t E_roll|u^b_t| = Σ_t E_(d_t^roll)[g_b(c_t)] = A_b (tower property; g_b(c) = E[|u^b| | c], "
+         "numerics.split_moments)", "Williams (1991), §9.7; THEORY §11", test("split_large_sum"))
+    cite("split_orthogonal", E(S_SMALL**2), "=", pb.q_split, (),
+         "E_roll[(Σ_t u^s_t)²] = Σ_t E_(d_t^roll)[q_s(c_t)] = Q_s: u^s_t = u_t − u^b_t is a martingale difference "
+         "(E[u^s_t | c_t] = 0), so its increments are orthogonal", "Williams (1991), §12.1; THEORY §11",
+         test("split_orthogonal"))
     cite("bhattacharyya_path", pb.bc_seq, "=", E(BC_PATH), (),
          "the Bhattacharyya coefficient of the sequence laws, averaged over prompts, E_x Σ_y sqrt(P^roll P^θ) = "
          "E_roll[Π_t sqrt(ρ_t)]: a product along the path", "Bhattacharyya (1943); THEORY §11",
@@ -260,7 +276,7 @@ def _tangent_below_additive() -> Derivation:
                       "γ = 0 is below the additive bound with D_TV^seq replaced by 1", "THEORY §11", chain)
 
 
-def _additive_bound() -> Derivation:
+def _additive_abs() -> Derivation:
     start = sp.Max(0, 1 + S_PATH - M_PATH)
     split = sp.Max(0, 1 - M_PATH) + sp.Max(0, S_PATH)
     lhs, _, rhs = _combination([1, 1], [sp.Max(0, 1 - M_PATH), sp.Max(0, S_PATH)]).statement()
@@ -274,12 +290,43 @@ def _additive_bound() -> Derivation:
              .eq(tv_seq + E(sp.Max(0, S_PATH)), Subst(Instance("tv_as_expectation")), "D_TV^seq = E_roll[(1 − M)⁺]")
              .eq(tv_seq + hl, Congruence(Congruence(Z3())), "s⁺ = (s + |s|)/2")
              .eq(tv_seq + hr, Subst(half), "linearity of E_roll")
-             .le(pb.ADDITIVE_BOUND, Z3("zero", "cs", "sq", "ortho"), "E[S] = 0; Cauchy–Schwarz; E[S²] = Q"))
+             .eq(tv_seq + E(sp.Abs(S_PATH)) / 2, Z3("zero"), "E[S] = 0"))
+    return Derivation("additive_abs", "sup_R|Error| ≤ D_TV^seq + ½ E_roll|S| (THEORY §11)",
+                      "THEORY §11 (this suite's result)", chain, facts={"zero": Instance("surrogate_sum_mean")})
+
+
+def _additive_bound() -> Derivation:
+    chain = Chain(q.sup_error).le(pb.ADDITIVE_BOUND, Z3("abs", "cs", "sq", "ortho"), "Cauchy–Schwarz; E[S²] = Q")
     return Derivation("additive_bound", "sup_R|Error| ≤ D_TV^seq + ½ sqrt(Q) (THEORY §11)",
                       "THEORY §11 (this suite's result)", chain,
-                      facts={"zero": Instance("surrogate_sum_mean"),
+                      facts={"abs": Instance("additive_abs"),
                              "cs": Instance("cauchy_schwarz_expectation", {E_: E, Y: S_PATH}),
                              "sq": _nonnegative(S_PATH**2), "ortho": Instance("sum_orthogonal")})
+
+
+def _abs_sum_split() -> Derivation:
+    both = sp.Abs(S_BIG) + sp.Abs(S_SMALL)
+    lhs, _, rhs = _combination([1, 1], [sp.Abs(S_BIG), sp.Abs(S_SMALL)]).statement()
+    chain = (Chain(E(sp.Abs(S_PATH)))
+             .eq(E(sp.Abs(S_BIG + S_SMALL)), Congruence(Rewrite(LINEAR_SUMS)), "S = Σ u^b + Σ (u − u^b)")
+             .le(E(both), ByLemma("expectation_monotone", {E_: E, Y: sp.Abs(S_BIG + S_SMALL), Z: both}),
+                 "|a + b| ≤ |a| + |b|")
+             .eq(rhs, ByLemma("expectation_combination", _combination([1, 1], [sp.Abs(S_BIG), sp.Abs(S_SMALL)]).sub))
+             .le(pb.a_split + sp.sqrt(pb.q_split), Z3("tri", "cs", "sq", "large", "small"),
+                 "triangle over t for the large parts, Cauchy–Schwarz and orthogonality for the small ones"))
+    return Derivation("abs_sum_split", "E_roll|Σ_t u_t| ≤ A_b + sqrt(Q_s) for the split u_t = u^b_t + (u_t − u^b_t)",
+                      "THEORY §11 (this suite's result)", chain,
+                      facts={"tri": Instance("expectation_abs_sum", {E_: E, f_: sp.Lambda(t, u_big(t)), N_: T}),
+                             "cs": Instance("cauchy_schwarz_expectation", {E_: E, Y: S_SMALL}),
+                             "sq": _nonnegative(S_SMALL**2), "large": Instance("split_large_sum"),
+                             "small": Instance("split_orthogonal")})
+
+
+def _additive_split_bound() -> Derivation:
+    chain = Chain(q.sup_error).le(pb.ADDITIVE_SPLIT_BOUND, Z3("abs", "split"), "E|S| ≤ A_b + sqrt(Q_s)")
+    return Derivation("additive_split_bound", "sup_R|Error| ≤ D_TV^seq + ½(A_b + sqrt(Q_s)) (THEORY §11)",
+                      "THEORY §11 (this suite's result)", chain,
+                      facts={"abs": Instance("additive_abs"), "split": Instance("abs_sum_split")})
 
 
 def _additive_routes() -> list[Derivation]:
@@ -324,8 +371,11 @@ def derivations() -> tuple[Derivation, ...]:
     out.add(_one_plus_sum_square())
     out.add(_tangent_at_zero())
     out.add(_tangent_below_additive())
+    out.add(_additive_abs())
     out.add(_additive_bound())
     for d in _additive_routes():
         out.add(d)
+    out.add(_abs_sum_split())
+    out.add(_additive_split_bound())
     out.add(_weighted_chi2_bound())
     return tuple(out)

@@ -10,7 +10,9 @@ on π_roll's support, sup_R|Error| = E_roll[W⁻] = ½E_roll|W| (THEORY §10), a
                     E[Y⁺] = ½(E[Y] + E|Y|) ≤ ½(m_γ + sqrt(s_γ)) with m_γ = E[Y_γ] = γ D_KL^seq + κ_γ and
                     s_γ = E[Y_γ²] = (1 − γ)² Q + 2γ(1 − γ) E[SH] + γ² E[H²] + 2κ_γ γ D_KL^seq + κ_γ²
     tangent (γ = 0) e^L ≥ 0:  sup_R|Error| ≤ E[(1 + S)⁺] ≤ ½(1 + sqrt(1 + Q))
-    additive        W⁻ ≤ (1 − M_T)⁺ + S⁺:  sup_R|Error| ≤ D_TV^seq + ½ sqrt(Q)
+    additive        W⁻ ≤ (1 − M_T)⁺ + S⁺:  sup_R|Error| ≤ D_TV^seq + ½ E|S| ≤ D_TV^seq + ½ sqrt(Q), and with u_t split
+                    into a large and a small martingale difference (numerics.split_moments),
+                    E|S| ≤ A_b + sqrt(Q_s): sup_R|Error| ≤ D_TV^seq + ½(A_b + sqrt(Q_s))
     weighted_chi2   Cauchy–Schwarz with any positive per-token weights ω(c, y):
                     sup_R|Error| = ½E|W| ≤ ½ sqrt(E_roll[W²/Π_t ω_t] · E_roll[Π_t ω_t])  (ω ≡ 1: χ²-exact)
 
@@ -37,6 +39,9 @@ h2_moment = sp.Symbol("E_H2", nonnegative=True)
 gamma = sp.Symbol("gamma", positive=True)
 #: BC = E_roll[Π_t sqrt(ρ_t)] = E_x Σ_y sqrt(P^roll(y|x) P^θ(y|x)).
 bc_seq = sp.Symbol("BC_seq", nonnegative=True)
+#: A_b = Σ_t E_roll|u^b_t| and Q_s = E_roll[(Σ_t u^s_t)²] = Σ_t E_roll[E[(u^s_t)² | c_t]] for a split u = u^b + u^s.
+a_split = sp.Symbol("A_b", nonnegative=True)
+q_split = sp.Symbol("Q_s", nonnegative=True)
 #: E_roll[W² / Π_t ω_t] and E_roll[Π_t ω_t] for positive per-token weights ω.
 weighted_w2 = sp.Symbol("E_W2_over_w", nonnegative=True)
 weight_mass = sp.Symbol("E_w", positive=True)
@@ -62,6 +67,8 @@ TANGENT_BOUND_AT_ZERO = HALF * (1 + sp.sqrt(1 + q_sum))
 SEQUENCE_KL_BOUND = kl_seq
 #: sup_R|Error| ≤ D_TV^seq + ½ sqrt(Q) (D_TV^seq or any upper bound of it).
 ADDITIVE_BOUND = tv_seq + HALF * sp.sqrt(q_sum)
+#: sup_R|Error| ≤ D_TV^seq + ½(A_b + sqrt(Q_s)) (A_b = 0, Q_s = Q: the additive bound).
+ADDITIVE_SPLIT_BOUND = tv_seq + HALF * (a_split + sp.sqrt(q_split))
 #: sup_R|Error| ≤ ½ sqrt(E[W²/Πω] E[Πω]).
 WEIGHTED_CHI2_BOUND = HALF * sp.sqrt(weighted_w2 * weight_mass)
 #: ω = ρ^α (1 + λ|ρ − 1|) with ρ = 1 + u: the weights numerics searches over (α = λ = 0 gives χ²-exact).

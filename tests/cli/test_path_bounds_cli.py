@@ -66,7 +66,9 @@ def test_bounds_path_flags(capsys):
     base = ("bounds", "--T", "1024", "--kl-max", "0.011", "--kl-seq", "4.0", "--json")
     _, out, _ = run(capsys, *base)
     b = json.loads(out)["bounds"]
-    assert b["sequence_kl"] == 4.0 and b["additive"] is None and b["tangent"] is None and b["weighted_chi2"] is None
+    eps = math.sqrt(0.011 / 2)
+    assert b["sequence_kl"] == 4.0 and b["tangent"] is None and b["weighted_chi2"] is None
+    assert b["additive"] == pytest.approx(math.sqrt(-math.expm1(-4.0)) + 1024 * eps)     # the L1 split, D̄_t ≡ ε
     _, out, _ = run(capsys, *base, "--chi2-sum", "8.8")
     b = json.loads(out)["bounds"]
     assert b["tangent"] == pytest.approx(0.5 * (1 + math.sqrt(9.8))) and b["argmin_best"] == "tangent"

@@ -17,6 +17,7 @@ from numerics.iid import symmetric_pair
 from numerics.path_bounds import (COARSE_GRID, FULL_GRID, PATH_BOUND_NAMES, PathInputs, evaluate_path_bounds,
                                   search_weighted_chi2, tangent_bound, tv_upper_bounds, with_path_bounds)
 from numerics.path_moments import path_moments, weighted_second_moment
+from numerics.split_moments import THRESHOLDS, split_sum_bounds
 from proofs import path_bounds as formulas
 from proofs.symbols import kl_seq as K_sym
 from tests.strategies import any_pair, heavy_tail_pairs, sparse_flip_pairs
@@ -30,7 +31,7 @@ HEAVY = settings(max_examples=max(15, settings().max_examples // 3))
 def _inputs(pair, exact_tv: bool = True, grid: str = "full") -> PathInputs:
     q = exact_quantities(pair, tv_seq_budget=None if exact_tv else 0)
     weighted = search_weighted_chi2(pair, 2 * float(q.tv_pos_mean.sum()), grid=grid)
-    return PathInputs.from_exact(q, path_moments(pair), weighted)
+    return PathInputs.from_exact(q, path_moments(pair), weighted, split_sum_bounds(pair))
 
 
 @HEAVY
@@ -65,6 +66,9 @@ def test_every_weighted_grid_point_and_every_tangent_point_holds(pair):
                                                    formulas.h2_moment: pm.h2_moment}).evalf())
         assert_le(sup, value, f"tangent at γ = {g}")
     assert_le(sup, 0.5 * (1 + math.sqrt(1 + pm.q_sum)), "tangent at γ = 0")
+    tv = exact_quantities(pair).tv_seq
+    for r, A_b, Q_s in split_sum_bounds(pair):
+        assert_le(sup, tv + 0.5 * (A_b + math.sqrt(Q_s)), f"additive with the split at r* = {r}")
     target(sup / max(q.kl_seq, 1e-300), label="sup / D_KL^seq")
 
 

@@ -174,3 +174,65 @@ def test_bretagnolle_huber(draw):
     with np.errstate(divide="ignore", invalid="ignore"):
         kl = float(np.sum(np.where(p > 0, p * (np.log(p) - np.log(q)), 0.0)))
     target(assert_lemma("bretagnolle_huber", D_TV_seq=tv, D_KL_seq=kl), label="TV² / (1 − e^(−KL))")
+
+
+@LEMMA_SETTINGS
+@given(values, st.integers(0, 5))
+def test_expectation_abs_sum(draw, N):
+    logit, Yv, Dv, X, _, same_sign = draw
+    terms = [np.abs(X[k]) if same_sign else X[k] for k in range(N)]          # equal signs: equality
+    ratio = assert_lemma("expectation_abs_sum", E=_expectation(logit), f=lambda s: terms[int(s) - 1], N=N)
+    target(ratio, label="E|Σ x| / Σ E|x|")
+
+
+def _split_walk(pair, threshold):
+    """(E_roll, ρ_s, u^b_s as functions of s, T) along every sequence, u^b built as numerics.split_moments does."""
+    from numerics.split_moments import split_columns
+
+    auto = as_automaton(pair)
+    table = enumerate_sequences(auto)
+    T, V = auto.T, auto.V
+    X, Mn = table.log_p_roll.shape
+    seq = np.arange(Mn)
+    states = np.repeat(table.prompt_states[:, None], Mn, axis=1)
+    big_parts = np.empty((T, X, Mn))
+    for t in range(T):
+        roll_t, theta_t = auto.policies_at(t)
+        token = (seq // V ** (T - 1 - t)) % V
+        p, q = roll_t[states, token], theta_t[states, token]
+        u = (q - p) / p
+        on = roll_t > 0
+        uu = np.where(on, (theta_t - roll_t) / np.where(on, roll_t, 1.0), 0.0)
+        big_tok = on & (uu + 1.0 > threshold) if threshold > 0 else on
+        a = np.where(big_tok, roll_t * uu, 0.0).sum(axis=-1)[states]
+        big = (u + 1.0 > threshold) if threshold > 0 else np.ones_like(u, dtype=bool)
+        big_parts[t] = np.where(big, u, 0.0) - a
+        states = auto.next_state[states, token]
+    P = (table.prompt_prob[:, None] * np.exp(table.log_p_roll)).ravel()
+    E = lambda arr: float(P @ np.broadcast_to(arr, P.shape))
+    rho = lambda s: 1.0 + table.rho_minus_one[int(s) - 1].ravel()
+    ub = lambda s: big_parts[int(s) - 1].ravel()
+    return E, rho, ub, T
+
+
+thresholds = st.sampled_from([0.0, 1.1, 1.5, 3.0, 30.0, np.inf])
+
+
+@LEMMA_SETTINGS
+@given(pairs, thresholds)
+def test_split_large_sum(pair, threshold):
+    from numerics.split_moments import split_sum_bounds
+
+    E, rho, ub, T = _split_walk(pair, threshold)
+    (_, A_b, _), = split_sum_bounds(pair, thresholds=(threshold,))
+    target(assert_lemma("split_large_sum", E_roll=E, u_b=ub, T=T, A_b=A_b), label="A_b")
+
+
+@LEMMA_SETTINGS
+@given(pairs, thresholds)
+def test_split_orthogonal(pair, threshold):
+    from numerics.split_moments import split_sum_bounds
+
+    E, rho, ub, T = _split_walk(pair, threshold)
+    (_, _, Q_s), = split_sum_bounds(pair, thresholds=(threshold,))
+    target(assert_lemma("split_orthogonal", E_roll=E, rho=rho, u_b=ub, T=T, Q_s=Q_s), label="Q_s")

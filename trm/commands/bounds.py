@@ -95,6 +95,8 @@ def _add_path(payload: dict, args, inputs) -> None:
     path_inputs = PathInputs.worst_case(inputs.T, inputs.kl_seq, args.chi2_sum, args.sh_moment, args.h2_moment,
                                         inputs.tv_seq if tv_given else None, args.bhattacharyya,
                                         payload.get("chi2_tok_max"))
+    # the L1 split (every token large): E|Σ_t u_t| ≤ Σ_t E|u_t| = 2 Σ_t D̄_t (measured, or ε at every position)
+    path_inputs = dataclasses.replace(path_inputs, splits=((0.0, 2.0 * float(np.sum(inputs.tv_pos_mean)), 0.0),))
     values, params = evaluate_path_bounds(path_inputs)
     payload["bounds"] = with_path_bounds(payload["bounds"], values)
     payload["path_moments"] = {"q_sum": path_inputs.q_sum, "sh_moment": path_inputs.sh_moment,

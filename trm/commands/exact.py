@@ -107,16 +107,18 @@ def _path_bounds(auto, quantities, time_limit: float, weights: str):
     weighted χ² search on the grid ``weights`` (auto: what fits the time limit, at most 30 s)."""
     from numerics.path_bounds import WEIGHTED_MAX_SECONDS, PathInputs, evaluate_path_bounds, search_weighted_chi2
     from numerics.path_moments import path_moments
+    from numerics.split_moments import split_sum_bounds
 
     notes = []
     moments = path_moments(auto)
+    splits = split_sum_bounds(auto)
     budget = WEIGHTED_MAX_SECONDS if not time_limit else min(WEIGHTED_MAX_SECONDS, time_limit)
     weighted = search_weighted_chi2(auto, 2.0 * float(quantities.tv_pos_mean.sum()), grid=weights,
                                     max_seconds=budget)
     if weighted is None:
         notes.append(f"weighted_chi2: not searched (--weights {weights}; the grid's estimated time exceeds "
                      f"{budget:g} s)" if weights == "auto" else "weighted_chi2: not searched (--weights none)")
-    values, params = evaluate_path_bounds(PathInputs.from_exact(quantities, moments, weighted))
+    values, params = evaluate_path_bounds(PathInputs.from_exact(quantities, moments, weighted, splits))
     if quantities.theta_mass_off_roll_support > 0:
         values = {name: math.inf for name in values}
         notes.append("π_θ puts mass where π_roll is 0: no path-moment bound applies (reported as +inf)")
