@@ -8,7 +8,7 @@ automaton --states 16 --vocab 8 --seed S --mismatch …` writes the same pairs):
   dense                 seed 1, Gaussian logit noise σ = 0.01
   heavy-tailed          seed 7, Student-t noise σ = 0.05, 2.5 degrees of freedom
   sparse flips (mild)   seed 3, σ = 0.01 everywhere, flips (rate 0.05) of σ = 0.5
-  sparse flips (strong) seed 6, σ = 0.01 everywhere, flips (rate 0.1) of σ = 3 (χ²_max ≈ 9.4e3)
+  sparse flips (strong) seed 3, σ = 0.1 everywhere, flips (rate 0.05) of σ = 1 (the `--mismatch flips` defaults)
   temperature           seed 4, rollout temperature 1.1
   neural bf16           the recurrent LM (64 tokens, hidden 32) rolled out in bfloat16 against float32
 
@@ -45,7 +45,7 @@ REGIMES = {
     "dense": (1, MismatchModel("dense", sigma=0.01)),
     "heavy-tailed": (7, MismatchModel("heavy", sigma=0.05, df=2.5)),
     "sparse flips (mild)": (3, MismatchModel("flips", sigma=0.01, flip_sigma=0.5)),
-    "sparse flips (strong)": (6, MismatchModel("flips", sigma=0.01, flip_sigma=3.0, rate=0.1)),
+    "sparse flips (strong)": (3, MismatchModel("flips")),
     "temperature": (4, MismatchModel("temperature", tau=1.1)),
 }
 NEURAL = "neural bf16 (plug-in)"
