@@ -254,7 +254,8 @@ def _plugin_path_bounds(T: int, kl_seq_hat: float, S: torch.Tensor, L: torch.Ten
     inputs = PathInputs(T, kl_seq_hat, q_hat, sh_hat if finite else None, h2_hat if finite else None,
                         splits=((0.0, 2.0 * tv_pos_sum, 0.0),))
     values, params = evaluate_path_bounds(inputs)
-    values["parameters"] = {"q_sum": q_hat, "sh_moment": sh_hat, "h2_moment": h2_hat,
+    defined = lambda x: None if math.isnan(x) else x          # E[SH] with H = +inf on some sequence: undefined
+    values["parameters"] = {"q_sum": defined(q_hat), "sh_moment": defined(sh_hat), "h2_moment": defined(h2_hat),
                             "tangent_gamma": params["tangent_gamma"], "additive_tv": params["additive_tv"]}
     values["inputs"] = ("plug-in: D_KL^seq and Q from the exact per-context KL and χ² at sampled contexts, E[SH] and "
                         "E[H²] sample means, D_TV^seq at the smaller of its Pinsker and Bretagnolle–Huber bounds; this "
