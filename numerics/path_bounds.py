@@ -272,7 +272,7 @@ def evaluate_path_bounds(inputs: PathInputs) -> tuple[dict, dict]:
     the split used, None for sqrt(Q)), 'weighted_chi2_alpha', 'weighted_chi2_lambda', 'weighted_chi2_grid',
     'tv_seq_upper_bounds'}). Where π_θ = 0 < π_roll is reached
     (D_KL^seq = +inf) sequence_kl is +inf and the tangent bound is taken at γ = 0."""
-    T = check_horizon(inputs.T)
+    check_horizon(inputs.T)
     K = inputs.kl_seq
     values = {"sequence_kl": math.inf if math.isinf(K) else float(_fn("sequence_kl")(K)), "additive": None,
               "tangent": None, "weighted_chi2": None}

@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 import pytest
-import sympy as sp
 from hypothesis import example, given, settings, target
 
 from numerics.bounds import BoundInputs, evaluate_bounds
@@ -17,7 +16,7 @@ from numerics.iid import symmetric_pair
 from numerics.path_bounds import (COARSE_GRID, FULL_GRID, PATH_BOUND_NAMES, PathInputs, evaluate_path_bounds,
                                   search_weighted_chi2, tangent_bound, tv_upper_bounds, with_path_bounds)
 from numerics.path_moments import path_moments, weighted_second_moment
-from numerics.split_moments import THRESHOLDS, split_sum_bounds
+from numerics.split_moments import split_sum_bounds
 from proofs import path_bounds as formulas
 from proofs.symbols import kl_seq as K_sym
 from tests.strategies import any_pair, heavy_tail_pairs, sparse_flip_pairs

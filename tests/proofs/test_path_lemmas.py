@@ -187,8 +187,6 @@ def test_expectation_abs_sum(draw, N):
 
 def _split_walk(pair, threshold):
     """(E_roll, ρ_s, u^b_s as functions of s, T) along every sequence, u^b built as numerics.split_moments does."""
-    from numerics.split_moments import split_columns
-
     auto = as_automaton(pair)
     table = enumerate_sequences(auto)
     T, V = auto.T, auto.V
