@@ -1,17 +1,22 @@
-"""(i) Tightness at LLM lengths: sup over rewards R ∈ [0, 1] of |Error| — the smallest number any
-valid bound could print — against T = 2^4 … 2^16, beside every paper bound (paper and sharp
-constants) and this suite's second-moment (χ²) family (THEORY §10), with the ratio bound / worst case.
+"""(i) Tightness at LLM lengths: sup over rewards R ∈ [0, 1] of |Error| — the smallest number any valid bound
+could print — against T = 2^1 … 2^16 and against D_KL^seq, beside the paper's B* (sharp constants), this
+suite's χ²-exact bound (THEORY §10) and the path-moment family (THEORY §11: sequence KL, additive, tangent,
+weighted χ²), and the minimum over all of them ("best").
 
-Three pairs:
-  dense        i.i.d. two-token pair π_roll = (½, ½), π_θ = (½ + a, ½ − a), a = 5e-4 (δ ≈ 5e-7, χ² = 1e-6
-               per token): sup_R|Error| exact by the binomial sum (numerics.iid); every bound on exact
-               inputs (D_TV^seq exact too); Monte-Carlo E[W⁻] ± se at a few lengths as a check.
-  sparse flips a 32-state, 8-token automaton with dense logit noise σ = 0.002 everywhere and a larger
-               perturbation (σ = 0.3) at 2 of the 32 states ("routing flips"): bounds on the DP's exact
-               inputs; sup_R|Error| by the simulator's E[W⁻] estimator (mean ± se).
-  neural       the recurrent LM run in bfloat16 (rollout) against float32 (training): sup_R|Error| by
-               E[W⁻] ± se; bounds are plug-in (maxima over sampled contexts are lower estimates of δ, ε
-               and χ²_max, so these curves are indicative, not guaranteed).
+Regimes (automaton pairs from numerics.generators, 16 states, 8 tokens, 2 prompts; `trm random --family
+automaton --states 16 --vocab 8 --seed S --mismatch …` writes the same pairs):
+  dense                 seed 1, Gaussian logit noise σ = 0.01
+  heavy-tailed          seed 7, Student-t noise σ = 0.05, 2.5 degrees of freedom
+  sparse flips (mild)   seed 3, σ = 0.01 everywhere, flips (rate 0.05) of σ = 0.5
+  sparse flips (strong) seed 3, σ = 0.1 everywhere, flips (rate 0.05) of σ = 1 (the `--mismatch flips` defaults)
+  temperature           seed 4, rollout temperature 1.1
+  neural bf16           the recurrent LM (64 tokens, hidden 32) rolled out in bfloat16 against float32
+
+Every bound of an automaton regime is evaluated on exact DP inputs (numerics.exact, numerics.path_moments;
+D_TV^seq through its DP upper bounds); sup_R|Error| = E_roll[W⁻] is the simulator's Monte-Carlo estimate
+(mean ± se, one independent run per T). The neural family's bounds are plug-in estimates from the same
+samples (maxima over sampled contexts, sample moments): indicative, not guaranteed. Each regime crosses
+D_KL^seq ≈ 1 (the crossover of THEORY §11) inside the range, the neural one excepted.
 """
 from __future__ import annotations
 
@@ -25,185 +30,166 @@ from figures.render import length_axis, new_figure
 from gpu_sim.finite_state import FiniteStateFamily
 from gpu_sim.neural import NeuralFamily
 from gpu_sim.simulate import SimulationConfig, simulate
-from numerics.bounds import BOUND_NAMES, BoundInputs, evaluate_bounds
-from numerics.chi2_bounds import CHI2_BOUND_NAMES, Chi2Inputs, evaluate_chi2_bounds, with_chi2
+from numerics.bounds import BoundInputs, evaluate_bounds
+from numerics.chi2_bounds import Chi2Inputs, evaluate_chi2_bounds, with_chi2
 from numerics.exact import exact_quantities
-from numerics.generators import MismatchModel, random_automaton, softmax
-from numerics.iid import iid_worst_case, symmetric_pair
-from numerics.pair import AutomatonPair
+from numerics.generators import MismatchModel, random_automaton
+from numerics.path_bounds import PathInputs, evaluate_path_bounds, search_weighted_chi2, with_path_bounds
+from numerics.path_moments import path_moments
+from numerics.split_moments import split_sum_bounds
 
 NAME = "tightness_at_scale"
 TITLE = "Worst case over rewards against every bound, at LLM lengths"
-PAIRS = ("dense", "sparse flips", "neural")
-DENSE_A = 5e-4
-FLIP_SIGMA = 0.3
-FAMILIES = ("paper", "sharp")
-RATIO_KEYS = ("paper/unified", "sharp/unified", "chi2/chi2_max", "chi2/chi2_mixed", "chi2/chi2_exact",
-              "sharp/unified_with_chi2")
-PRINTED_T = (16, 4096, 65536)
+#: regime: (seed, mismatch model); 16 states, 8 tokens, 2 prompts.
+REGIMES = {
+    "dense": (1, MismatchModel("dense", sigma=0.01)),
+    "heavy-tailed": (7, MismatchModel("heavy", sigma=0.05, df=2.5)),
+    "sparse flips (mild)": (3, MismatchModel("flips", sigma=0.01, flip_sigma=0.5)),
+    "sparse flips (strong)": (3, MismatchModel("flips")),
+    "temperature": (4, MismatchModel("temperature", tau=1.1)),
+}
+NEURAL = "neural bf16 (plug-in)"
+PAIRS = tuple(REGIMES) + (NEURAL,)
+#: bound keys recorded per (regime, T): sharp-constant B*, χ²-exact, the path-moment family and the best of all.
+KEYS = ("unified", "chi2_exact", "sequence_kl", "additive", "tangent", "weighted_chi2", "best")
+PRINTED_T = (16, 256, 4096, 65536)
+COLORS = {"dense": "#4477aa", "heavy-tailed": "#ee6677", "sparse flips (mild)": "#228833",
+          "sparse flips (strong)": "#ccbb44", "temperature": "#aa3377", NEURAL: "#555555"}
+ROUTES = {"unified": ("B* (paper family, sharp)", "#4477aa", "o"), "chi2_exact": ("χ²-exact", "#aa3377", "s"),
+          "sequence_kl": ("sequence KL", "#997700", "v"), "additive": ("additive", "#ee6677", "^"),
+          "tangent": ("tangent", "#228833", "D"), "weighted_chi2": ("weighted χ²", "#ee7733", "P")}
 
 
-def flip_pair(seed: int, T: int) -> AutomatonPair:
-    """Dense noise σ = 0.002 on every context, plus N(0, FLIP_SIGMA²) logit noise at 2 of 32 states."""
-    rng = np.random.default_rng(seed)
-    base = random_automaton(rng, states=32, vocab=8, T=T, prompts=2, mismatch=MismatchModel("dense", sigma=0.002))
-    flipped = rng.choice(32, size=2, replace=False)
-    roll = base.roll.copy()
-    roll[flipped] = softmax(np.log(base.roll[flipped]) + FLIP_SIGMA * rng.standard_normal((2, 8)))
-    return AutomatonPair(base.init, base.next_state, roll, base.theta, base.reward, T)
+def regime_pair(name: str, T: int):
+    seed, mismatch = REGIMES[name]
+    return random_automaton(np.random.default_rng(seed), states=16, vocab=8, T=T, prompts=2, mismatch=mismatch)
 
 
 def _sizes(fast: bool) -> dict:
     if fast:
-        return {"T": 2 ** np.arange(4, 9), "dense_mc_T": np.array([16, 64]), "dense_samples": 256,
-                "flip_samples": 128, "neural_T": np.array([16, 32]), "neural_samples": 32}
-    return {"T": 2 ** np.arange(4, 17), "dense_mc_T": np.array([16, 256, 4096]), "dense_samples": 2048,
-            "flip_samples": 512, "neural_T": 2 ** np.arange(4, 13), "neural_samples": 256}
+        return {"T": np.array([4, 32, 256]), "samples": 96, "weights": "coarse", "neural_T": np.array([16]),
+                "neural_samples": 24}
+    return {"T": 2 ** np.arange(1, 17), "samples": 1024, "weights": "full", "neural_T": 2 ** np.arange(1, 13),
+            "neural_samples": 256}
 
 
-def _record(store: dict, bounds: dict) -> None:
-    for family in FAMILIES:
-        for name in BOUND_NAMES + ("unified", "unified_with_chi2"):
-            store.setdefault(f"{family}/{name}", []).append(bounds[family][name])
-    for name in CHI2_BOUND_NAMES:
-        value = bounds["sharp"][name]
-        store.setdefault(f"chi2/{name}", []).append(math.nan if value is None else value)
+def exact_bounds(pair, weights: str = "full") -> tuple[dict, float]:
+    """(the sharp-constant bounds with the χ² and path families and best, D_KL^seq) on exact DP inputs."""
+    q = exact_quantities(pair, tv_seq_budget=0)
+    weighted = search_weighted_chi2(pair, 2.0 * float(q.tv_pos_mean.sum()), grid=weights, max_seconds=None)
+    path, _ = evaluate_path_bounds(PathInputs.from_exact(q, path_moments(pair), weighted, split_sum_bounds(pair)))
+    bounds = with_chi2(evaluate_bounds(BoundInputs.from_exact(q), "sharp"), evaluate_chi2_bounds(Chi2Inputs.from_exact(q)))
+    return with_path_bounds(bounds, path), float(q.kl_seq)
 
 
-def _bounds(inputs: BoundInputs, chi2: Chi2Inputs) -> dict:
-    c = evaluate_chi2_bounds(chi2)
-    return {family: with_chi2(evaluate_bounds(inputs, family), c) for family in FAMILIES}
+def _worst_case(family, T: int, samples: int, seed: int, device) -> tuple[float, float, object]:
+    result = simulate(family, SimulationConfig(T=T, samples=samples, seed=seed, chunk=samples,
+                                               block=min(T, 1024)), device)
+    est = result.estimates["worst_case_error"]
+    return est.mean, est.se, result
 
 
 def compute(cfg, progress=None) -> dict:
     sizes = _sizes(cfg.fast)
     device = torch.device(cfg.device)
     data = {}
-
-    # dense: exact at every length
-    T = sizes["T"]
-    store, worst = {}, []
-    for horizon in T:
-        r = iid_worst_case(0.5, 0.5 + DENSE_A, int(horizon))
-        worst.append(r.worst_case_error)
-        _record(store, {family: r.bounds(family) for family in FAMILIES})
-    data.update({f"dense/{k}": np.array(v) for k, v in store.items()})
-    data["dense/T"], data["dense/worst"], data["dense/worst_se"] = T, np.array(worst), np.zeros(len(T))
-    means, ses = [], []
-    for horizon in sizes["dense_mc_T"]:
-        n = sizes["dense_samples"]
-        result = simulate(FiniteStateFamily(symmetric_pair(DENSE_A, int(horizon)), device),
-                          SimulationConfig(T=int(horizon), samples=n, seed=cfg.seed + int(horizon), chunk=n), device)
-        means.append(result.estimates["worst_case_error"].mean)
-        ses.append(result.estimates["worst_case_error"].se)
-        if progress is not None:
-            progress()
-    data["dense/mc_T"], data["dense/mc_mean"], data["dense/mc_se"] = sizes["dense_mc_T"], np.array(means), np.array(ses)
-
-    # sparse flips: exact inputs by the DP, worst case by E[W⁻]
-    store, worst, se = {}, [], []
-    for horizon in T:
-        pair = flip_pair(cfg.seed, int(horizon))
-        q = exact_quantities(pair, tv_seq_budget=0)
-        _record(store, _bounds(BoundInputs.from_exact(q), Chi2Inputs.from_exact(q)))
-        n = sizes["flip_samples"]
-        result = simulate(FiniteStateFamily(pair, device),
-                          SimulationConfig(T=int(horizon), samples=n, seed=cfg.seed + int(horizon), chunk=n,
-                                           block=1024), device)
-        worst.append(result.estimates["worst_case_error"].mean)
-        se.append(result.estimates["worst_case_error"].se)
-        if progress is not None:
-            progress()
-    data.update({f"sparse flips/{k}": np.array(v) for k, v in store.items()})
-    data["sparse flips/T"], data["sparse flips/worst"], data["sparse flips/worst_se"] = T, np.array(worst), np.array(se)
-
-    # neural bf16 against fp32: worst case by E[W⁻], plug-in bounds
-    store, worst, se = {}, [], []
-    for horizon in sizes["neural_T"]:
-        n = sizes["neural_samples"]
+    for name in REGIMES:
+        store = {key: [] for key in KEYS + ("kl_seq", "worst", "worst_se")}
+        for T in sizes["T"]:
+            pair = regime_pair(name, int(T))
+            bounds, kl = exact_bounds(pair, sizes["weights"])
+            for key in KEYS:
+                store[key].append(math.nan if bounds[key] is None else bounds[key])
+            store["kl_seq"].append(kl)
+            mean, se, _ = _worst_case(FiniteStateFamily(pair, device), int(T), sizes["samples"], cfg.seed + int(T),
+                                      device)
+            store["worst"].append(mean)
+            store["worst_se"].append(se)
+            if progress is not None:
+                progress()
+        data.update({f"{name}/{k}": np.array(v, dtype=np.float64) for k, v in store.items()})
+        data[f"{name}/T"] = sizes["T"]
+    store = {key: [] for key in KEYS + ("kl_seq", "worst", "worst_se")}
+    for T in sizes["neural_T"]:
         family = NeuralFamily(64, 32, device=device, seed=cfg.seed)
-        result = simulate(family, SimulationConfig(T=int(horizon), samples=n, seed=cfg.seed + int(horizon), chunk=n,
-                                                   block=64), device)
+        mean, se, result = _worst_case(family, int(T), sizes["neural_samples"], cfg.seed + int(T), device)
         plugin = result.bounds_plugin
-        chi2 = plugin["chi2"]
-        _record(store, {family: with_chi2(plugin[family], chi2) for family in FAMILIES})
-        worst.append(result.estimates["worst_case_error"].mean)
-        se.append(result.estimates["worst_case_error"].se)
+        bounds = with_path_bounds(with_chi2(plugin["sharp"], plugin["chi2"]),
+                                  {k: plugin["path"][k] for k in ("sequence_kl", "additive", "tangent", "weighted_chi2")})
+        for key in KEYS:
+            store[key].append(math.nan if bounds[key] is None else bounds[key])
+        store["kl_seq"].append(result.estimates["kl_seq"].mean)
+        store["worst"].append(mean)
+        store["worst_se"].append(se)
         if progress is not None:
             progress()
-    data.update({f"neural/{k}": np.array(v) for k, v in store.items()})
-    data["neural/T"], data["neural/worst"], data["neural/worst_se"] = sizes["neural_T"], np.array(worst), np.array(se)
+    data.update({f"{NEURAL}/{k}": np.array(v, dtype=np.float64) for k, v in store.items()})
+    data[f"{NEURAL}/T"] = sizes["neural_T"]
     return data
 
 
 def ratios(data, pair: str) -> dict:
-    """{key: bound / sup_R|Error|} over the pair's lengths, for the keys of RATIO_KEYS."""
+    """{key: bound / sup_R|Error|} over the pair's lengths (NaN where the estimate is not positive)."""
     worst = data[f"{pair}/worst"]
     with np.errstate(divide="ignore", invalid="ignore"):
-        return {key: np.where(worst > 0, data[f"{pair}/{key}"] / worst, np.nan) for key in RATIO_KEYS}
-
-
-CHI2_STYLE = {"chi2_max": ("tab:red", "-"), "chi2_mixed": ("tab:orange", "--"), "chi2_exact": ("tab:purple", "-")}
-RATIO_STYLE = {"paper/unified": ("tab:blue", "-", "B* (paper constants)"),
-               "sharp/unified": ("tab:blue", ":", "B* (sharp constants)"),
-               "chi2/chi2_max": ("tab:red", "-", "χ²-max"), "chi2/chi2_mixed": ("tab:orange", "--", "χ²-mixed"),
-               "chi2/chi2_exact": ("tab:purple", "-", "χ²-exact"),
-               "sharp/unified_with_chi2": ("black", "--", "B** = min(B*, χ²) (sharp)")}
+        return {key: np.where(worst > 0, data[f"{pair}/{key}"] / worst, np.nan) for key in KEYS}
 
 
 def plot(data):
-    fig, axes = new_figure(2, 3, figsize=(14, 7.5))
-    colors = ["#4477aa", "#66ccee", "#228833", "#ccbb44", "#bbbbbb", "#aa3377", "#332288", "#ee7733", "#009988",
-              "#882255"]
-    for col, pair in enumerate(PAIRS):
-        ax = axes[0, col]
-        T = data[f"{pair}/T"]
-        for i, name in enumerate(BOUND_NAMES):
-            ax.loglog(T, _clip(data[f"{pair}/paper/{name}"]), color=colors[i], linewidth=0.8,
-                      label=name if col == 0 else None)
-            ax.loglog(T, _clip(data[f"{pair}/sharp/{name}"]), color=colors[i], linewidth=0.8, linestyle=":")
-        for name, (color, style) in CHI2_STYLE.items():
-            ax.loglog(T, _clip(data[f"{pair}/chi2/{name}"]), color=color, linestyle=style, linewidth=2.0,
-                      label=f"{name} (χ² family)" if col == 0 else None)
-        worst, se = data[f"{pair}/worst"], data[f"{pair}/worst_se"]
-        if np.any(se > 0):
-            ax.errorbar(T, worst, yerr=2 * se, color="black", linewidth=2.2, capsize=2,
-                        label="sup_R|Error| (Monte Carlo ± 2 se)" if col == 1 else None)
-        else:
-            ax.loglog(T, worst, color="black", linewidth=2.4, label="sup_R|Error| (exact)" if col == 0 else None)
-        if pair == "dense":
-            ax.errorbar(data["dense/mc_T"], data["dense/mc_mean"], yerr=2 * data["dense/mc_se"], fmt="o",
-                        color="tab:green", capsize=3, markersize=4, label="E[W⁻] Monte Carlo ± 2 se")
-        ax.axhline(1.0, color="black", linestyle=":", linewidth=1)
-        ax.set_yscale("log")
-        length_axis(ax, T)
-        ax.set_ylim(1e-8, 1e5)
-        ax.set_title({"dense": f"dense i.i.d. pair (a = {DENSE_A:g}): exact",
-                      "sparse flips": "sparse flips: exact bounds, Monte-Carlo worst case",
-                      "neural": "neural bf16 vs fp32: plug-in bounds"}[pair])
-        ax = axes[1, col]
-        for key, values in ratios(data, pair).items():
-            color, style, label = RATIO_STYLE[key]
-            ax.loglog(T, _clip(values), color=color, linestyle=style, label=label if col == 0 else None)
-        ax.axhline(1.0, color="black", linewidth=0.8)
-        ax.axhline(2.0, color="black", linewidth=0.6, linestyle=":")
-        length_axis(ax, T)
-        ax.set_ylabel("bound / sup_R|Error|")
-        ax.set_ylim(0.5, 1e6)
-    for ax in axes.ravel():
-        ax.yaxis.set_minor_locator(NullLocator())
-    axes[0, 0].set_ylabel("sup_R|Error| and bounds")
-    axes[0, 0].text(0.02, 0.97, "paper bounds: solid = paper constants,\ndotted = sharp constants",
-                    transform=axes[0, 0].transAxes, va="top", fontsize=7)
-    handles, labels = [], []
-    for ax in axes[0]:
-        h, lab = ax.get_legend_handles_labels()
-        handles += h
-        labels += lab
-    fig.legend(handles, labels, loc="lower center", ncol=6, fontsize=7)
-    axes[1, 0].legend(loc="upper left", fontsize=7)
-    fig.suptitle(TITLE + " (χ² family: this suite's, THEORY §10)")
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig, axes = new_figure(1, 3, figsize=(15, 5.0))
+    ax = axes[0]
+    for pair in PAIRS:
+        T, worst, se = data[f"{pair}/T"], data[f"{pair}/worst"], data[f"{pair}/worst_se"]
+        ax.errorbar(T, worst, yerr=2 * se, color=COLORS[pair], marker="o", markersize=3.5, linewidth=1.6, capsize=2,
+                    label=pair)
+        ax.plot(T, _clip(data[f"{pair}/best"]), color=COLORS[pair], linestyle="--", linewidth=1.2)
+        ax.plot(T, _clip(data[f"{pair}/unified"]), color=COLORS[pair], linestyle=":", linewidth=1.0)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    length_axis(ax, data[f"{PAIRS[0]}/T"])
+    ax.set_ylim(1e-7, 1e6)
+    ax.set_ylabel("sup_R|Error| and bounds")
+    ax.set_title("How large is sup_R|Error| and what do the bounds print?")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.text(0.98, 0.03, "solid: sup_R|Error| (Monte Carlo, ± 2 se)\ndashed: best bound\ndotted: B* (paper family, "
+            "sharp constants)", transform=ax.transAxes, ha="right", va="bottom", fontsize=8)
+
+    ax = axes[1]
+    for pair in PAIRS:
+        T, ratio = data[f"{pair}/T"], ratios(data, pair)["best"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            spread = 2 * ratio * data[f"{pair}/worst_se"] / data[f"{pair}/worst"]
+        ax.errorbar(T, ratio, yerr=spread, color=COLORS[pair], marker="o", markersize=3.5, linewidth=1.6, capsize=2,
+                    label=pair)
+    for level, style in ((1.0, "-"), (2.0, "--"), (3.0, ":")):
+        ax.axhline(level, color="black", linewidth=0.8, linestyle=style)
+    ax.text(data[f"{PAIRS[0]}/T"][0], 2.05, "2×", fontsize=8, va="bottom")
+    ax.text(data[f"{PAIRS[0]}/T"][0], 3.05, "3×", fontsize=8, va="bottom")
+    ax.set_xscale("log")
+    length_axis(ax, data[f"{PAIRS[0]}/T"])
+    ax.set_ylim(0.5, 4.0)
+    ax.set_ylabel("best bound / sup_R|Error| (± 2 se of the estimate)")
+    ax.set_title("Is the best bound within 2× at every T?")
+
+    ax = axes[2]
+    for key, (label, color, marker) in ROUTES.items():
+        x = np.concatenate([data[f"{pair}/kl_seq"] for pair in REGIMES])
+        y = np.concatenate([ratios(data, pair)[key] for pair in REGIMES])
+        ax.scatter(x, np.minimum(_clip(y), 1e4), s=14, color=color, marker=marker, label=label, alpha=0.85)
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.axhline(2.0, color="black", linewidth=0.8, linestyle="--")
+    ax.axvline(1.0, color="0.5", linewidth=0.8, linestyle=":")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_ylim(0.8, 1e4)
+    ax.set_xlabel("D_KL^seq (exact, automaton regimes)")
+    ax.set_ylabel("bound / sup_R|Error| (clipped at 10⁴)")
+    ax.set_title("Which route is tight where?")
+    ax.legend(loc="upper left", fontsize=8)
+    for a in axes:
+        a.yaxis.set_minor_locator(NullLocator())
+    fig.suptitle(TITLE + " (χ² and path-moment families: this suite's, THEORY §10–§11)")
+    fig.tight_layout()
     return fig
 
 
@@ -214,16 +200,17 @@ def _clip(values):
 
 
 def printed_numbers(data) -> dict:
-    """The numbers the README quotes: sup_R|Error| and every ratio at T = 16, 4096, 65536 (where run)."""
+    """The numbers the docs quote: per regime, sup_R|Error| ± se, the best bound, its ratio at PRINTED_T (where
+    run), and the largest best/sup ratio over every T."""
     out = {}
     for pair in PAIRS:
         T = list(data[f"{pair}/T"])
         r = ratios(data, pair)
+        out[f"{pair}/max_best_ratio"] = float(np.nanmax(r["best"]))
         for horizon in PRINTED_T:
             if horizon in T:
                 i = T.index(horizon)
-                out[f"{pair}/T={horizon}/worst"] = float(data[f"{pair}/worst"][i])
-                out[f"{pair}/T={horizon}/worst_se"] = float(data[f"{pair}/worst_se"][i])
-                for key in RATIO_KEYS:
-                    out[f"{pair}/T={horizon}/{key}"] = float(r[key][i])
+                for key in ("worst", "worst_se", "best", "kl_seq"):
+                    out[f"{pair}/T={horizon}/{key}"] = float(data[f"{pair}/{key}"][i])
+                out[f"{pair}/T={horizon}/best_ratio"] = float(r["best"][i])
     return out

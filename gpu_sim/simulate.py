@@ -229,6 +229,8 @@ def simulate(family, config: SimulationConfig, device: torch.device, exact: dict
     if running.has_chi2:
         chi2_hat = float(running.max_chi2_seen)
         bounds["chi2"] = _plugin_chi2_bounds(config.T, chi2_hat, estimates["second_moment"].mean)
+    chi2_pos = (running.pos_chi2 / n).cpu().numpy() if running.has_chi2 else None
+    bounds["path"] = _plugin_path_bounds(config.T, kl_seq_hat, S, lr_sum, chi2_pos, float(tv_pos.sum()))
     memory = {"family_state_bytes": family.state_bytes(), "chunk": config.chunk, "block": config.block,
               "per_sequence_result_bytes": 6 * 8 * n, "peak_device_bytes": peak_memory_bytes(device)}
     if not bounds_apply:
@@ -236,8 +238,7 @@ def simulate(family, config: SimulationConfig, device: torch.device, exact: dict
     interval, certificate = _certified(R, S, W, config.level, facts)
     return SimulationResult(estimates, delta_hat, eps_hat, tv_pos, kl_pos, running.acceptance(), bounds, exact,
                             str(device), seconds, memory, config, notes, status, facts, bounds_apply,
-                            chi2_tok_max_sampled=chi2_hat,
-                            chi2_pos_mean=(running.pos_chi2 / n).cpu().numpy() if running.has_chi2 else None,
+                            chi2_tok_max_sampled=chi2_hat, chi2_pos_mean=chi2_pos,
                             worst_case_interval=interval, certificate=certificate)
 
 
@@ -263,6 +264,34 @@ def _plugin_chi2_bounds(T: int, chi2_hat: float, second_moment_hat: float) -> di
     values = evaluate_chi2_bounds(inputs)
     values["inputs"] = ("plug-in: χ̂²_max is the maximum over sampled contexts (a lower estimate); χ²_seq at its "
                         "worst case given it; E[W²] the sample mean of W²; this suite's χ² family, constant ½")
+    return values
+
+
+def _plugin_path_bounds(T: int, kl_seq_hat: float, S: torch.Tensor, L: torch.Tensor, chi2_pos,
+                        tv_pos_sum: float) -> dict:
+    """This suite's path-moment family (THEORY §11) on estimated inputs: D_KL^seq from the exact per-context KL
+    along the sampled contexts, Q = Σ_t of the per-position means of the exact per-context χ² (or the sample mean
+    of S² without them), E[SH] and E[H²] sample means over the sequences (S = Σ_t (ρ_t − 1), H = S − Σ_t log ρ_t),
+    Σ_t E|ρ_t − 1| = 2 Σ_t D̄_t from the per-position mean TV (the L1 split of the additive bound);
+    D_TV^seq at the smaller of its Pinsker and Bretagnolle–Huber bounds. The weighted χ² bound needs the exact
+    laws and is not estimated."""
+    from numerics.path_bounds import PathInputs, evaluate_path_bounds
+
+    S64, L64 = S.to(torch.float64), L.to(torch.float64)
+    H = S64 - L64
+    with np.errstate(invalid="ignore", over="ignore"):
+        q_hat = float(np.sum(chi2_pos)) if chi2_pos is not None else float((S64 * S64).mean())
+        sh_hat, h2_hat = float((S64 * H).mean()), float((H * H).mean())
+    finite = all(math.isfinite(v) for v in (kl_seq_hat, q_hat, sh_hat, h2_hat))
+    inputs = PathInputs(T, kl_seq_hat, q_hat, sh_hat if finite else None, h2_hat if finite else None,
+                        splits=((0.0, 2.0 * tv_pos_sum, 0.0),))
+    values, params = evaluate_path_bounds(inputs)
+    defined = lambda x: None if math.isnan(x) else x          # E[SH] with H = +inf on some sequence: undefined
+    values["parameters"] = {"q_sum": defined(q_hat), "sh_moment": defined(sh_hat), "h2_moment": defined(h2_hat),
+                            "tangent_gamma": params["tangent_gamma"], "additive_tv": params["additive_tv"]}
+    values["inputs"] = ("plug-in: D_KL^seq and Q from the exact per-context KL and χ² at sampled contexts, E[SH] and "
+                        "E[H²] sample means, D_TV^seq at the smaller of its Pinsker and Bretagnolle–Huber bounds; this "
+                        "suite's path-moment family (THEORY §11); weighted_chi2 needs the exact laws (trm exact)")
     return values
 
 

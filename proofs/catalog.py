@@ -6,7 +6,8 @@ order matters: a derivation may cite only lemmas registered before it.
 from __future__ import annotations
 
 from proofs import (advantage, bound_family, bound_relations, closed_forms, divergences, finite_sums, guarantees,
-                    identities, kl_ceiling, lower_bounds, propositions, second_moment_proofs)
+                    identities, kl_ceiling, lower_bounds, path_bound_proofs, path_recursions, propositions,
+                    second_moment_proofs)
 from proofs.kernel import Derivation, DerivationError, DerivationReport
 
 
@@ -15,8 +16,8 @@ def all_derivations() -> tuple[Derivation, ...]:
     groups = (divergences.derivations(), finite_sums.basic_derivations(), identities.derivations(),
               advantage.derivations(), bound_family.derivations(), bound_relations.derivations(),
               closed_forms.derivations(), guarantees.derivations(), propositions.derivations(),
-              second_moment_proofs.derivations(), lower_bounds.derivations(),
-              kl_ceiling.derivations())
+              second_moment_proofs.derivations(), path_recursions.derivations(), path_bound_proofs.derivations(),
+              lower_bounds.derivations(), kl_ceiling.derivations())
     return tuple(d for group in groups for d in group)
 
 

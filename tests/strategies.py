@@ -69,4 +69,39 @@ def generated_pairs(draw, max_T=5):
     return random_pair(family, draw(st.integers(0, 2**31 - 1)), **params)
 
 
+@st.composite
+def sparse_flip_pairs(draw, max_states=4, max_vocab=3, max_T=5):
+    """Sparse "routing flips": small logit noise (scale ≤ 0.02) at every context and a large one (scale 1–6)
+    at a drawn subset of contexts, so that a few contexts carry almost all of the mismatch (THEORY §11)."""
+    S = draw(st.integers(1, max_states))
+    V = draw(st.integers(2, max_vocab))
+    T = draw(st.integers(1, max_T))
+    next_state = draw(arrays(np.int64, (S, V), elements=st.integers(0, S - 1)))
+    base = draw(arrays(np.float64, (S, V), elements=logit))
+    noise = draw(arrays(np.float64, (S, V), elements=st.floats(-1.0, 1.0, width=64)))
+    flip = draw(arrays(np.bool_, S))
+    small, large = draw(st.floats(0.0, 0.02)), draw(st.floats(1.0, 6.0))
+    roll = softmax(base + np.where(flip[:, None], large, small) * noise)
+    init = softmax(draw(arrays(np.float64, (S,), elements=logit)))
+    reward = draw(arrays(np.float64, (S,), elements=unit))
+    return AutomatonPair(init, next_state, roll, softmax(base), reward, T)
+
+
+@st.composite
+def heavy_tail_pairs(draw, max_states=3, max_vocab=4, max_T=5):
+    """Heavy-tailed logit noise: Cauchy quantiles tan(π(u − ½)) of uniforms u ∈ [0.002, 0.998] (|noise| up to
+    about 160 before scaling), so that a few tokens have ratios ρ far from 1 in either direction."""
+    S = draw(st.integers(1, max_states))
+    V = draw(st.integers(2, max_vocab))
+    T = draw(st.integers(1, max_T))
+    next_state = draw(arrays(np.int64, (S, V), elements=st.integers(0, S - 1)))
+    base = draw(arrays(np.float64, (S, V), elements=logit))
+    u = draw(arrays(np.float64, (S, V), elements=st.floats(0.002, 0.998, width=64)))
+    sigma = draw(st.sampled_from([0.01, 0.05, 0.2]))
+    roll = softmax(base + sigma * np.tan(np.pi * (u - 0.5)))
+    init = softmax(draw(arrays(np.float64, (S,), elements=logit)))
+    reward = draw(arrays(np.float64, (S,), elements=unit))
+    return AutomatonPair(init, next_state, roll, softmax(base), reward, T)
+
+
 any_pair = automaton_pairs() | tabular_pairs() | generated_pairs()

@@ -17,6 +17,7 @@ SUMMARY_KEYS = {"n", "mean", "sum", "max", "argmax_t", "min", "argmin_t", "first
 BOUND_KEYS = {"classical", "coupling", "linear", "pinsker_marginal_kl", "pinsker_marginal_tv", "mixed_kl", "mixed_tv",
               "adaptive_kl", "adaptive_tv", "adaptive_hybrid", "unified", "argmin"}
 CHI2_KEYS = {"chi2_max", "chi2_mixed", "chi2_exact", "unified_with_chi2", "argmin_with_chi2"}
+PATH_KEYS = {"sequence_kl", "additive", "tangent", "weighted_chi2", "best", "argmin_best"}
 
 
 def run(capsys, *argv):
@@ -43,7 +44,8 @@ def test_exact_json_contract(capsys, pair_file):
     assert code == 0
     payload = json.loads(out)
     assert EXACT_KEYS | {"chi2_tok_max", "chi2_tok_max_context", "chi2_seq", "second_moment"} <= set(payload)
-    assert set(payload["bounds"]) == BOUND_KEYS | CHI2_KEYS and set(payload["sharp_bounds"]) == BOUND_KEYS | CHI2_KEYS
+    keys = BOUND_KEYS | CHI2_KEYS | PATH_KEYS
+    assert set(payload["bounds"]) == keys and set(payload["sharp_bounds"]) == keys
     assert "tv_pos_mean" not in payload and "kl_pos_mean" not in payload          # summarised, not listed
     positions = payload["positions"]
     assert positions["file"] is None and positions["in_json"] is False
@@ -129,7 +131,7 @@ def test_bounds_json_reproduces_the_paper(capsys):
     code, out, _ = run(capsys, "bounds", "--T", "4096", "--kl-max", "1e-4", "--tv-max", "5e-3", "--kl-seq", "0.01",
                        "--tv-seq", "0.05", "--json")
     payload = json.loads(out)
-    assert code == 0 and set(payload["bounds"]) == BOUND_KEYS
+    assert code == 0 and set(payload["bounds"]) == BOUND_KEYS | PATH_KEYS
     assert round(payload["bounds"]["mixed_tv"], 3) == 4.096 and payload["bounds"]["argmin"] == "mixed_tv"
 
 
@@ -293,7 +295,7 @@ def test_bounds_with_chi2_flags(capsys):
     code, out, _ = run(capsys, "bounds", "--T", "4096", "--kl-max", "1e-4", "--chi2-max", "2e-4", "--json")
     payload = json.loads(out)
     b = payload["bounds"]
-    assert code == 0 and set(b) == BOUND_KEYS | CHI2_KEYS and b["chi2_exact"] is None
+    assert code == 0 and set(b) == BOUND_KEYS | CHI2_KEYS | PATH_KEYS and b["chi2_exact"] is None
     assert b["unified"] > 1 > b["chi2_max"] == b["unified_with_chi2"]
     assert math.isclose(b["chi2_mixed"], b["chi2_max"], rel_tol=1e-12)     # χ²_seq at its worst case
     code, out, _ = run(capsys, "bounds", "--T", "4096", "--kl-max", "1e-4", "--chi2-max", "2e-4", "--chi2-seq", "0.5",

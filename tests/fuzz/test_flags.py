@@ -88,10 +88,14 @@ def commands(d):
         st.tuples(st.just(["bounds"]), flags({"--T": ints(1, 5000), "--kl-max": numbers(0, 2)},
                                              {"--tv-max": numbers(0, 1), "--kl-seq": numbers(0, 50),
                                               "--tv-seq": numbers(0, 1), "--tv-pos": dbar,
-                                              "--constants": st.sampled_from(["paper", "sharp", "nope"])})),
+                                              "--constants": st.sampled_from(["paper", "sharp", "nope"]),
+                                              "--chi2-max": numbers(0, 5), "--chi2-sum": numbers(0, 100),
+                                              "--sh-moment": st.lists(numbers(-5, 5), min_size=1, max_size=1),
+                                              "--h2-moment": numbers(0, 100), "--bhattacharyya": numbers(0, 1.2)})),
         st.tuples(st.just(["threshold"]), flags({"--T": st.lists(ints(1, 10**5), min_size=1, max_size=3),
                                                  "--budget": st.lists(numbers(1e-300, 10), min_size=1, max_size=2)},
-                                                {"--constants": st.sampled_from(["paper", "sharp"])})),
+                                                {"--constants": st.sampled_from(["paper", "sharp"]),
+                                                 "--divergence": st.sampled_from(["kl", "kl-avg", "chi2", "x"])})),
         st.tuples(st.just(["random"]), flags({"--family": st.sampled_from(["automaton", "kgram", "counter", "tabular",
                                                                            "nope"]),
                                               "--seed": ints(0, 2**63 - 1), "--out": paths(d)},
@@ -117,7 +121,8 @@ def commands(d):
         st.tuples(st.just(["exact", str(d / "pair.npz")]),
                   flags({}, {"--T": ints(1, 64), "--method": st.sampled_from(["dp", "enumerate", "x"]),
                          "--budget": ints(0, 10**6), "--worst-reward-out": paths(d),
-                         "--positions-out": position_paths(d), "--json-positions": None})),
+                         "--positions-out": position_paths(d), "--json-positions": None,
+                         "--weights": st.sampled_from(["auto", "full", "coarse", "none", "x"])})),
     )
 
 

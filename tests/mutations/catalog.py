@@ -41,6 +41,8 @@ TABLE_CELLS = "tests/numerics/test_tables.py::test_every_printed_cell_agrees_or_
 DP_VS_ENUMERATION = "tests/numerics/test_exact_vs_enumeration.py::test_dynamic_programme_agrees_with_enumeration"
 #: the block-operator engine (time-homogeneous pairs) forced, against enumeration
 BLOCK_VS_ENUMERATION = "tests/numerics/test_exact_engines.py::test_both_engines_agree_with_enumeration"
+PATH_ASSEMBLY = "tests/proofs/test_path_assembly.py"
+PATH_BOUNDS = "tests/numerics/test_path_bounds.py"
 
 
 class MutationTargetError(LookupError):
@@ -170,6 +172,20 @@ def _weaken(rhs):
     return patch
 
 
+def _path_symbol(name):
+    from proofs import path_bounds
+    return getattr(path_bounds, name)
+
+
+def _transform_late(recursions):
+    """The martingale transform with M_t − 1 in place of M_(t−1) − 1: W ← W + m·(1 + u)·u."""
+    from proofs.path_recursions import W_run, m_run, u
+    out = dict(recursions)
+    update, monomials, start = out["transform"]
+    out["transform"] = ({**update, W_run: W_run + m_run * (1 + u) * u}, monomials, start)
+    return out
+
+
 def _chi2_index(shift):
     from proofs.symbols import t
     return shift.xreplace({t: t + 1})
@@ -290,6 +306,59 @@ MUTATIONS: dict[str, Mutation] = {m.id: m for m in [
              "numerics.intervals:improvement_certificate",
              ("tests/gpu_sim/test_interval_coverage.py::test_coverage_at_the_nominal_level",),
              old="surrogate_lower_bound(r, sum_u, alpha / 2)", new="surrogate_lower_bound(r, sum_u, 0.5)"),
+    # --- the path-moment family (THEORY §11): constants, exponents, caps, index shifts, recursions
+    Mutation("path_sequence_kl_half", "sup_R|Error| ≤ D_KL^seq → ≤ D_KL^seq/2", "proofs.path_bounds:SEQUENCE_KL_BOUND",
+             (f"{PATH_ASSEMBLY}::test_each_bound_is_a_derived_conclusion",
+              "tests/cli/test_path_bounds_cli.py::test_threshold_best_and_kl_avg"), patch=lambda e: e / 2),
+    Mutation("path_tangent_constant", "tangent bound ½(m + sqrt s) → ⅓(m + sqrt s)", "proofs.path_bounds:TANGENT_BOUND",
+             (f"{PATH_ASSEMBLY}::test_each_bound_is_a_derived_conclusion", DERIVATIONS),
+             patch=lambda e: e * sp.Rational(2, 3)),
+    Mutation("path_tangent_cross_term", "tangent second moment 2γ(1 − γ)E[SH] → γ(1 − γ)E[SH]",
+             "proofs.path_bounds:TANGENT_SECOND", (DERIVATIONS,),
+             patch=lambda e: e.xreplace({_path_symbol("sh_moment"): _path_symbol("sh_moment") / 2})),
+    Mutation("path_tangent_kappa_sign", "κ_γ = 1 − γ + γ log γ → 1 − γ − γ log γ", "proofs.path_bounds:TANGENT_KAPPA",
+             (DERIVATIONS,), patch=lambda e: e.xreplace({sp.log(_path_symbol("gamma")): -sp.log(_path_symbol("gamma"))})),
+    Mutation("path_tangent_zero_exponent", "½(1 + sqrt(1 + Q)) → ½(1 + (1 + Q)^(1/4))",
+             "proofs.path_bounds:TANGENT_BOUND_AT_ZERO", (f"{PATH_ASSEMBLY}::test_each_bound_is_a_derived_conclusion",),
+             patch=lambda e: sp.Rational(1, 2) * (1 + (1 + _path_symbol("q_sum")) ** sp.Rational(1, 4))),
+    Mutation("path_additive_half_dropped", "additive D_TV^seq + ½ sqrt(Q) → D_TV^seq + ¼ sqrt(Q)",
+             "proofs.path_bounds:ADDITIVE_BOUND", (f"{PATH_ASSEMBLY}::test_each_bound_is_a_derived_conclusion",),
+             patch=lambda e: e.xreplace({sp.Rational(1, 2): sp.Rational(1, 4)})),
+    Mutation("path_weighted_mass_dropped", "weighted χ² ½ sqrt(E[W²/Πω] E[Πω]) → ½ sqrt(E[W²/Πω])",
+             "proofs.path_bounds:WEIGHTED_CHI2_BOUND", (f"{PATH_ASSEMBLY}::test_each_bound_is_a_derived_conclusion",),
+             patch=lambda e: e.xreplace({_path_symbol("weight_mass"): 1})),
+    Mutation("path_le_cam_exponent", "Le Cam sqrt(1 − BC²) → sqrt(1 − BC)", "proofs.path_bounds:LE_CAM_TV",
+             (f"{PATH_ASSEMBLY}::test_each_bound_is_a_derived_conclusion",
+              f"{PATH_BOUNDS}::test_closed_forms_are_the_proofs_expressions"),
+             patch=lambda e: sp.sqrt(1 - _path_symbol("bc_seq"))),
+    Mutation("path_transform_index", "martingale transform W += (M_t − 1)u_t instead of (M_(t−1) − 1)u_t",
+             "proofs.path_recursions:RECURSIONS",
+             ("tests/numerics/test_path_moments.py::test_weighted_second_moment_agrees_with_enumeration",),
+             patch=_transform_late),
+    Mutation("path_weight_not_inverted", "E[W²·Πω] instead of E[W²/Πω]", "numerics.path_moments:weighted_second_moment",
+             ("tests/numerics/test_path_moments.py::test_weighted_second_moment_agrees_with_enumeration",),
+             old="return 1.0 / omega(u, roll)", new="return omega(u, roll)"),
+    Mutation("path_k3_series_sign", "k3 series u²(½ − u/3 …) → u²(½ + u/3 …)", "numerics.path_recursion:token_u_h",
+             ("tests/numerics/test_path_moments.py::test_k3_series_matches_direct_form",),
+             old="0.5 - us * (1 / 3", new="0.5 + us * (1 / 3"),
+    Mutation("path_split_not_centred", "large part u·1_B instead of u·1_B − a(c) (not a martingale difference)",
+             "numerics.split_moments:split_columns",
+             ("tests/proofs/test_path_lemmas.py::test_split_large_sum",
+              "tests/numerics/test_split_moments.py::test_split_columns_are_mean_zero_parts"),
+             old="p * np.abs(u - a)", new="p * np.abs(u)"),
+    Mutation("path_split_small_sign", "small part's second moment (u − a)² instead of (u + a)²",
+             "numerics.split_moments:split_columns",
+             ("tests/proofs/test_path_lemmas.py::test_split_orthogonal",
+              "tests/numerics/test_split_moments.py::test_split_columns_are_mean_zero_parts"),
+             old="p * (u + a) ** 2", new="p * (u - a) ** 2"),
+    Mutation("path_best_is_max", "best = the largest bound instead of the smallest", "numerics.path_bounds:with_path_bounds",
+             (f"{PATH_BOUNDS}::test_best_is_the_minimum_and_names_it",),
+             old="name = min(candidates, key=candidates.__getitem__)",
+             new="name = max(candidates, key=candidates.__getitem__)"),
+    Mutation("path_tangent_zero_dropped", "the tangent search without γ = 0", "numerics.path_bounds:tangent_bound",
+             (f"{PATH_BOUNDS}::test_only_q_gives_the_tangent_at_zero",),
+             old="best = (float(_fn(\"tangent_zero\")(Q)) if math.isfinite(Q) else math.inf, 0.0)",
+             new="best = (math.inf, 0.0)"),
     # --- documented equivalent mutants
     Mutation("coupling_cap_dropped", "Coupling min(1, ε) → ε", "proofs.bounds:BOUND_TERMS", (),
              patch=lambda term: term, key="coupling",

@@ -32,6 +32,7 @@ def run(args) -> int:
                "tv_pos_source": "measured (--tv-pos)" if args.tv_pos is not None else "worst case D̄_t ≡ ε",
                "bounds": evaluate_bounds(inputs, args.constants), "notes": list(inputs.notes)}
     _add_chi2(payload, args)
+    _add_path(payload, args, inputs)
     payload["vacuous"] = vacuous(payload["bounds"])
     payload["definitions"] = {"vacuous": "a bound ≥ 1: a reward in [0, 1] keeps |Error| ≤ 1 anyway"}
 
@@ -84,6 +85,31 @@ def _add_chi2(payload: dict, args) -> None:
                                             UNIFIED_WITH_CHI2_NOTE]
 
 
+def _add_path(payload: dict, args, inputs) -> None:
+    """This suite's path-moment family (THEORY §11) on the numbers given: sequence_kl always (D_KL^seq, or its worst
+    case Tδ), additive and the tangent bound with Q (--chi2-sum, or its worst case T·χ²_max), the full tangent search
+    with --sh-moment/--h2-moment; weighted_chi2 needs a pair (trm exact). Then best / argmin_best."""
+    from numerics.path_bounds import BEST_NOTE, PATH_FAMILY_NOTE, PathInputs, evaluate_path_bounds, with_path_bounds
+
+    tv_given = args.tv_seq is not None
+    path_inputs = PathInputs.worst_case(inputs.T, inputs.kl_seq, args.chi2_sum, args.sh_moment, args.h2_moment,
+                                        inputs.tv_seq if tv_given else None, args.bhattacharyya,
+                                        payload.get("chi2_tok_max"))
+    # the L1 split (every token large): E|Σ_t u_t| ≤ Σ_t E|u_t| = 2 Σ_t D̄_t (measured, or ε at every position)
+    path_inputs = dataclasses.replace(path_inputs, splits=((0.0, 2.0 * float(np.sum(inputs.tv_pos_mean)), 0.0),))
+    values, params = evaluate_path_bounds(path_inputs)
+    payload["bounds"] = with_path_bounds(payload["bounds"], values)
+    payload["path_moments"] = {"q_sum": path_inputs.q_sum, "sh_moment": path_inputs.sh_moment,
+                               "h2_moment": path_inputs.h2_moment, "bhattacharyya": path_inputs.bhattacharyya, **params}
+    missing = [n for n, v in values.items() if v is None]
+    payload["notes"] += list(path_inputs.notes) + [PATH_FAMILY_NOTE, BEST_NOTE]
+    if "weighted_chi2" in missing:
+        payload["notes"].append("weighted_chi2 needs the pair itself (trm exact FILE)")
+    if "additive" in missing:
+        payload["notes"].append("additive and tangent need Q = Σ_t E_roll[χ²(c_t)] (--chi2-sum, or --chi2-max for its "
+                                "worst case T·χ²_max)")
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("bounds", help="every bound for your own T and divergences",
                        description="Every bound for your own T and divergences; missing inputs take their worst "
@@ -97,6 +123,15 @@ def add_parser(sub) -> None:
                    help="χ²_max = max token χ²(θ‖roll) = Σ π_θ²/π_roll − 1: adds this suite's χ² bound family")
     p.add_argument("--chi2-seq", type=number_or_inf,
                    help="χ²_seq = E_roll[(Π ρ_t)²] − 1 (default its worst case (1 + χ²_max)^T − 1)")
+    p.add_argument("--chi2-sum", type=number_or_inf,
+                   help="Q = Σ_t E_roll[χ²(c_t)] (= E_roll[(Σ_t (ρ_t − 1))²]): adds the additive and tangent bounds "
+                        "(THEORY §11; default T·χ²_max when --chi2-max is given)")
+    p.add_argument("--sh-moment", type=number,
+                   help="E_roll[S·H], S = Σ_t (ρ_t − 1), H = Σ_t (ρ_t − 1 − log ρ_t): with --h2-moment, the full tangent "
+                        "search")
+    p.add_argument("--h2-moment", type=number_or_inf, help="E_roll[H²] (with --sh-moment)")
+    p.add_argument("--bhattacharyya", type=number,
+                   help="BC = E_roll[Π_t sqrt(ρ_t)] in [0, 1]: D_TV^seq ≤ sqrt(1 − BC²) (Le Cam) in the additive bound")
     p.add_argument("--tv-pos", "--dbar", metavar="FILE",
                    help="measured D̄_t = E_(c~d_t^roll)[D_TV(c)]: T numbers in a .npy, a one-array .npz or a text "
                         "file (default: the worst case D̄_t ≡ ε)")

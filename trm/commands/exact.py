@@ -16,10 +16,14 @@ reward in [0, 1] (|error| ≤ 1 always). KL is roll ‖ θ. In JSON +inf is the 
 
 def check_exact_size(pair, T, memory_limit: float, time_limit: float) -> int:
     """Refuse a pair whose exact engine at horizon T would exceed the limits (the engine's own plan,
-    :func:`numerics.exact.plan_exact`, with the second-moment pass); returns T. A tabular pair's
-    conversion to an automaton is checked first."""
+    :func:`numerics.exact.plan_exact`, with the second-moment pass and the path moments of THEORY §11, about
+    one weighted second moment; the weighted χ² search fits itself to what is left); returns T. A tabular
+    pair's conversion to an automaton is checked first."""
+    import dataclasses
+
     from numerics.exact import _with_second_moments, check_plan, plan_exact
     from numerics.pair import TabularPair, as_automaton
+    from numerics.path_bounds import weighted_cost_seconds
     from numerics.validation import check_memory, tabular_as_automaton_bytes
 
     if isinstance(pair, TabularPair):
@@ -27,7 +31,9 @@ def check_exact_size(pair, T, memory_limit: float, time_limit: float) -> int:
         check_memory(tabular_as_automaton_bytes(X, V, T_pair), memory_limit,
                      f"the tabular pair as an automaton (X = {X}, V = {V}, T = {T_pair})")
     auto = as_automaton(pair, T)
-    check_plan(_with_second_moments(plan_exact(auto), auto), memory_limit or None, time_limit or None)
+    plan = _with_second_moments(plan_exact(auto), auto)
+    plan = dataclasses.replace(plan, seconds=plan.seconds + weighted_cost_seconds(auto))
+    check_plan(plan, memory_limit or None, time_limit or None)
     return auto.T
 
 
@@ -39,6 +45,7 @@ def run(args) -> int:
     from numerics.enumeration import DEFAULT_BUDGET, enumeration_size, exact_by_enumeration, worst_case_error
     from numerics.exact import as_automaton, exact_quantities
     from numerics.io import load_pair
+    from numerics.path_bounds import BEST_NOTE, PATH_FAMILY_NOTE, with_path_bounds
     from numerics.validation import check_memory, enumeration_bytes, write_npz_atomic
 
     memory_limit, time_limit = limits(args)
@@ -60,9 +67,11 @@ def run(args) -> int:
     inputs = BoundInputs.from_exact(quantities)
     chi2 = evaluate_chi2_bounds(Chi2Inputs.from_exact(quantities))
     families = evaluate_bound_families(inputs, ("paper", "sharp"))
-    payload["bounds"] = with_chi2(families["paper"], chi2)
-    payload["sharp_bounds"] = with_chi2(families["sharp"], chi2)
+    path, payload["path_moments"], path_notes = _path_bounds(auto, quantities, time_limit, args.weights)
+    payload["bounds"] = with_path_bounds(with_chi2(families["paper"], chi2), path)
+    payload["sharp_bounds"] = with_path_bounds(with_chi2(families["sharp"], chi2), path)
     payload["chi2_notes"] = [CHI2_FAMILY_NOTE, UNIFIED_WITH_CHI2_NOTE]
+    payload["path_notes"] = [PATH_FAMILY_NOTE, BEST_NOTE] + path_notes
     notes = list(inputs.notes)
     if quantities.theta_mass_off_roll_support > 0:
         notes.append("π_θ puts mass on sequences π_roll cannot produce: the importance-sampling surrogate misses it "
@@ -96,6 +105,32 @@ def run(args) -> int:
     return 0
 
 
+def _path_bounds(auto, quantities, time_limit: float, weights: str):
+    """(the path-moment bounds, the `path_moments` JSON object, notes): THEORY §11's inputs by DP, and the
+    weighted χ² search on the grid ``weights`` (auto: what fits the time limit, at most 30 s)."""
+    from numerics.path_bounds import WEIGHTED_MAX_SECONDS, PathInputs, evaluate_path_bounds, search_weighted_chi2
+    from numerics.path_moments import path_moments
+    from numerics.split_moments import split_sum_bounds
+
+    notes = []
+    moments = path_moments(auto)
+    splits = split_sum_bounds(auto)
+    budget = WEIGHTED_MAX_SECONDS if not time_limit else min(WEIGHTED_MAX_SECONDS, time_limit)
+    weighted = search_weighted_chi2(auto, 2.0 * float(quantities.tv_pos_mean.sum()), grid=weights,
+                                    max_seconds=budget)
+    if weighted is None:
+        notes.append(f"weighted_chi2: not searched (--weights {weights}; the grid's estimated time exceeds "
+                     f"{budget:g} s)" if weights == "auto" else "weighted_chi2: not searched (--weights none)")
+    values, params = evaluate_path_bounds(PathInputs.from_exact(quantities, moments, weighted, splits))
+    if quantities.theta_mass_off_roll_support > 0:
+        values = {name: math.inf for name in values}
+        notes.append("π_θ puts mass where π_roll is 0: no path-moment bound applies (reported as +inf)")
+    elif math.isinf(quantities.kl_seq):
+        notes.append("D_KL^seq = +inf (π_θ = 0 < π_roll is reached): sequence_kl is +inf and the tangent bound is "
+                     "taken at γ = 0, ½(1 + sqrt(1 + Q))")
+    return values, {**moments.to_json(), **params}, notes
+
+
 def _bound_check(payload: dict) -> dict:
     """Per constant family: |error|/bound and sup_R|error|/bound for every bound, whether each holds,
     and which bounds are vacuous (≥ 1)."""
@@ -103,7 +138,8 @@ def _bound_check(payload: dict) -> dict:
     for family, key in (("paper", "bounds"), ("sharp", "sharp_bounds")):
         bounds = payload[key]
         row = {"error_over_bound": bound_ratios(bounds, payload["error"]),
-               "holds": all(abs(payload["error"]) <= v for k, v in bounds.items() if not k.startswith("argmin")),
+               "holds": all(abs(payload["error"]) <= v for k, v in bounds.items()
+                            if not k.startswith("argmin") and isinstance(v, (int, float))),
                "vacuous": vacuous(bounds)}
         if payload["worst_case_error"] is not None:
             row["worst_case_over_bound"] = bound_ratios(bounds, payload["worst_case_error"])
@@ -131,7 +167,7 @@ def _human_exact(payload: dict, tv_pos_mean) -> None:
             ratio = payload["bound_check"]["sharp"]["worst_case_over_bound"]["unified_with_chi2"]
             print(f"sup_R |error| / B** (sharp, with this suite's χ² family) = {fmt(payload['worst_case_error'])} / "
                   f"{fmt(B2)} = {fmt(ratio)}")
-    for note in payload["bound_notes"] + payload["chi2_notes"]:
+    for note in payload["bound_notes"] + payload["chi2_notes"] + payload["path_notes"]:
         print(f"note: {note}")
 
 
@@ -148,6 +184,9 @@ def add_parser(sub) -> None:
     p.add_argument("--worst-reward-out", metavar="PATH", type=output_file,
                    help="write the reward attaining the worst-case error to exactly this path "
                         "(.npz: reward [X, V^T], prompt_states [X])")
+    p.add_argument("--weights", choices=("auto", "full", "coarse", "none"), default="auto",
+                   help="the weighted χ² search (THEORY §11): full (36 weights), coarse (8), none, or auto (full or "
+                        "coarse as the estimated time allows, at most 30 s)")
     add_limit_args(p)
     add_position_args(p, "tv_pos_mean = D̄_t and kl_pos_mean, T numbers each")
     p.add_argument("--json", action="store_true", help="print one JSON object (per-position arrays summarised; "
