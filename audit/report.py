@@ -80,7 +80,7 @@ def bound_vs_budget(step: dict, path: Path) -> Path:
         ax.plot(deltas, [worst_case_unified(T, float(d), constants) for d in deltas], style,
                 label=f"worst-case B*(δ) at T = {T} ({constants})")
     ax.axhline(budget, color="k", lw=0.8, label=f"budget {budget:g}")
-    ax.axhline(1.0, color="0.5", lw=0.6, ls=":", label="1 (vacuous above, reward in [0, 1])")
+    ax.axhline(1.0, color="0.5", lw=0.6, ls=":", label="1 (vacuous above for a small step, L' ≈ 0)")
     d_hat = su["bounds"]["inputs"]["kl_tok_max"]
     if d_hat > 0:
         ax.axvline(d_hat, color="C3", lw=0.8, label=f"δ̂ = {d_hat:.2g}")

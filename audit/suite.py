@@ -230,9 +230,12 @@ class SuiteAccumulator:
         result["verdict"] = {
             "vacuous": bool(result["paper"]["unified"] >= 1.0),
             "vacuous_sharp": bool(result["sharp"]["unified"] >= 1.0),
+            "definition": ("vacuous: B* ≥ 1 + |L'| with L' taken as 0 (a small step): J(π_θ) − J(π_roll) ∈ [−1, 1] for a "
+                           "reward in [0, 1] then says as much; |Error| itself can exceed 1 (L' is not bounded by 1), "
+                           "and suite.certificate weighs the step's own L'"),
             "text": (f"plug-in B* = {result['paper']['unified']:.3g} (paper constants), {result['sharp']['unified']:.3g}"
-                     " (sharp): " + ("vacuous for a reward in [0, 1] (≥ 1)" if best >= 1.0 else
-                                     "informative for a reward in [0, 1] (< 1)")),
+                     " (sharp): " + ("vacuous for a small step (≥ 1 + |L'| at L' = 0)" if best >= 1.0 else
+                                     "below 1: informative even for a small step")),
         }
         return result
 

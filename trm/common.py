@@ -25,8 +25,12 @@ __all__ = ["quote_path", "escape_controls"]
 
 #: Environment variables that change the default --memory-limit (GB) and --time-limit (seconds).
 MEMORY_ENV, TIME_ENV = "TRM_MEMORY_LIMIT_GB", "TRM_TIME_LIMIT_S"
-#: A reward lies in [0, 1], so |Error| ≤ 1 always: a bound at or above this says nothing.
+#: The base of the vacuity line 1 + |L'| (VACUOUS_DEFINITION): J(π_θ) − J(π_roll) ∈ [−1, 1] for a reward in [0, 1].
 VACUOUS_AT = 1.0
+#: What `vacuous` means in every command's JSON and tables.
+VACUOUS_DEFINITION = ("a bound B with B ≥ 1 + |L'|: since J(π_θ) − J(π_roll) = L' + Error lies in [L' − B, L' + B] "
+                      "and, for a reward in [0, 1], in [−1, 1], such a bound adds nothing to the range; |Error| itself "
+                      "is not bounded by 1 (L' is not), so a bound ≥ 1 can still be informative when |L'| is large")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,10 +292,17 @@ CHI2_KEYS = ("chi2_max", "chi2_mixed", "chi2_exact", "unified_with_chi2", "argmi
 PATH_KEYS = ("sequence_kl", "additive", "tangent", "weighted_chi2", "best", "argmin_best")
 
 
-def vacuous(bounds: dict) -> list[str]:
-    """Names of the bounds (and 'unified') whose value is ≥ 1: vacuous for a reward in [0, 1]."""
+def vacuous_limit(surrogate: float = 0.0) -> float:
+    """1 + |L'|: a bound at or above it says nothing about J(π_θ) − J(π_roll) ∈ [−1, 1] (VACUOUS_DEFINITION)."""
+    return VACUOUS_AT + (abs(surrogate) if isinstance(surrogate, (int, float)) and math.isfinite(surrogate) else 0.0)
+
+
+def vacuous(bounds: dict, surrogate: float = 0.0) -> list[str]:
+    """Names of the bounds (and 'unified') whose value is ≥ 1 + |L'| (VACUOUS_DEFINITION); L' = 0 (a small step)
+    when the caller does not know it."""
+    limit = vacuous_limit(surrogate)
     return [k for k, v in bounds.items() if not k.startswith("argmin") and isinstance(v, (int, float))
-            and v >= VACUOUS_AT]
+            and v >= limit]
 
 
 def bound_ratios(bounds: dict, error: float) -> dict:
@@ -307,44 +318,46 @@ def bound_ratios(bounds: dict, error: float) -> dict:
     return out
 
 
-def _bound_line(label: str, value, error: float | None) -> str:
+def _bound_line(label: str, value, error: float | None, limit: float = VACUOUS_AT) -> str:
     line = f"  {label:<22} {fmt(value):>12}"
     if error is not None:
         ratio = bound_ratios({"b": value}, error)["b"] if isinstance(value, (int, float)) else None
         holds = "yes" if isinstance(value, (int, float)) and abs(error) <= value else "NO"
         line += f"  {fmt(ratio):>16}  {holds}"
-    if isinstance(value, (int, float)) and value >= VACUOUS_AT:
-        line += "  vacuous (≥ 1)"
+    if isinstance(value, (int, float)) and value >= limit:
+        line += f"  vacuous (≥ 1 + |L'| = {limit:.3g})" if limit > VACUOUS_AT else "  vacuous at L' = 0 (≥ 1)"
     return line
 
 
-def print_bounds(title: str, bounds: dict, error: float | None = None, error_name: str = "|Error|") -> None:
-    """Every bound; values ≥ 1 marked vacuous (a reward in [0, 1] keeps |Error| ≤ 1 anyway); with
+def print_bounds(title: str, bounds: dict, error: float | None = None, error_name: str = "|Error|",
+                 surrogate: float = 0.0) -> None:
+    """Every bound; values ≥ 1 + |L'| marked vacuous (VACUOUS_DEFINITION; L' = ``surrogate``, 0 when unknown); with
     ``error``, the ratio |error|/bound and whether the bound holds. The χ² family (this suite's
     result, THEORY §10) is listed apart from the paper's, with B** = min(B*, χ² family)."""
+    limit = vacuous_limit(surrogate)
     print(f"\n{title}")
     head = f"  {'bound':<22} {'value':>12}"
     if error is not None:
         head += f"  {error_name + '/bound':>16}  holds"
     print(head)
     for name in [k for k in bounds if k not in ("unified", "argmin") + CHI2_KEYS + PATH_KEYS]:
-        print(_bound_line(name, bounds[name], error))
-    print(_bound_line("unified B*", bounds["unified"], error) + f"  (attained by {bounds['argmin']})")
+        print(_bound_line(name, bounds[name], error, limit))
+    print(_bound_line("unified B*", bounds["unified"], error, limit) + f"  (attained by {bounds['argmin']})")
     if "unified_with_chi2" in bounds:
         print("  χ² family (this suite's result, constant ½):")
         for name in CHI2_KEYS[:3]:
-            print(_bound_line(name, bounds[name], error))
-        print(_bound_line("B** = min(B*, χ²)", bounds["unified_with_chi2"], error)
+            print(_bound_line(name, bounds[name], error, limit))
+        print(_bound_line("B** = min(B*, χ²)", bounds["unified_with_chi2"], error, limit)
               + f"  (attained by {bounds['argmin_with_chi2']})")
     if any(k in bounds for k in PATH_KEYS[:4]):
         print("  path-moment family on sup_R|Error| (this suite's result, THEORY §11):")
         for name in PATH_KEYS[:4]:
             if name in bounds:
                 value = bounds[name]
-                print(_bound_line(name, value, error) if value is not None else f"  {name:<22} {'—':>12}  (inputs "
+                print(_bound_line(name, value, error, limit) if value is not None else f"  {name:<22} {'—':>12}  (inputs "
                       "not given)")
     if "best" in bounds:
-        print(_bound_line("best (every bound)", bounds["best"], error) + f"  (attained by {bounds['argmin_best']})")
+        print(_bound_line("best (every bound)", bounds["best"], error, limit) + f"  (attained by {bounds['argmin_best']})")
 
 
 def progress(total: int, unit: str):

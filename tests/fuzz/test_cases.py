@@ -213,6 +213,19 @@ def test_bounds_marks_vacuous_values(worker, d):
     assert "vacuous" in text
     p = ok(worker, d, "bounds", "--T", "4096", "--kl-max", "1e-4", "--json")
     assert "classical" in p["vacuous"] and p["bounds"]["classical"] > 1
+    assert p["surrogate"] == 0 and "1 + |L'|" in p["definitions"]["vacuous"]
+
+
+def test_vacuous_means_no_narrower_than_the_range_of_the_gap(worker, d):
+    """A bound B says J(π_θ) − J(π_roll) ∈ [L' − B, L' + B]; with a reward in [0, 1] the gap lies in [−1, 1], so B
+    adds nothing exactly when B ≥ 1 + |L'|. |Error| can exceed 1 (L' is unbounded), so 1 alone is not the line."""
+    p = ok(worker, d, "bounds", "--T", "64", "--kl-max", "1e-3", "--json")
+    at_zero = {k: v for k, v in p["bounds"].items() if isinstance(v, (int, float)) and not k.startswith("argmin")}
+    assert set(p["vacuous"]) == {k for k, v in at_zero.items() if v >= 1}
+    p = ok(worker, d, "bounds", "--T", "64", "--kl-max", "1e-3", "--surrogate", "-2.5", "--json")
+    assert set(p["vacuous"]) == {k for k, v in at_zero.items() if v >= 3.5}
+    assert set(p["vacuous"]) < {k for k, v in at_zero.items() if v >= 1}        # some bounds above 1 now count
+    refused(worker, d, "bounds", "--T", "64", "--kl-max", "1e-3", "--surrogate", "nan", match="surrogate")
 
 
 def test_bounds_take_measured_dbar(worker, d):

@@ -6,14 +6,15 @@ import dataclasses
 import numpy as np
 
 from numerics.errors import TRMInputError
-from trm.common import (add_limit_args, emit, int_range, limits, number, number_or_inf, print_bounds, print_mapping, quote_path,
-                        vacuous)
+from trm.common import (VACUOUS_DEFINITION, add_limit_args, emit, float_range, int_range, limits, number, number_or_inf,
+                        print_bounds, print_mapping, quote_path, vacuous)
 
 #: The bounds evaluate a few dozen float64 arrays of length T.
 BYTES_PER_POSITION = 400
 
-EPILOG = """Every bound is on |Error| = |J(π_θ) − J(π_roll) − L'|; a value ≥ 1 is marked vacuous: a reward in
-[0, 1] keeps |Error| ≤ 1 anyway. Measured D̄_t (--tv-pos) and D_TV^seq (--tv-seq) are what make the Adaptive and
+EPILOG = """Every bound is on |Error| = |J(π_θ) − J(π_roll) − L'|; a value ≥ 1 + |L'| is marked vacuous: for a reward
+in [0, 1], J(π_θ) − J(π_roll) ∈ [−1, 1] says as much (give your step's surrogate with --surrogate; 0 otherwise, a
+small step). |Error| itself can exceed 1. Measured D̄_t (--tv-pos) and D_TV^seq (--tv-seq) are what make the Adaptive and
 Mixed bounds informative; without them every missing input takes its worst case given the others."""
 
 
@@ -33,16 +34,19 @@ def run(args) -> int:
                "bounds": evaluate_bounds(inputs, args.constants), "notes": list(inputs.notes)}
     _add_chi2(payload, args)
     _add_path(payload, args, inputs)
-    payload["vacuous"] = vacuous(payload["bounds"])
-    payload["definitions"] = {"vacuous": "a bound ≥ 1: a reward in [0, 1] keeps |Error| ≤ 1 anyway"}
+    payload["surrogate"] = args.surrogate
+    payload["vacuous"] = vacuous(payload["bounds"], args.surrogate)
+    payload["definitions"] = {"vacuous": VACUOUS_DEFINITION + (
+        "" if args.surrogate else "; L' not given (--surrogate): taken as 0, a small step")}
 
     def human(p):
         print_mapping(p)
-        print_bounds(f"bounds on |Error| ({args.constants} constants)", p["bounds"])
+        print_bounds(f"bounds on |Error| ({args.constants} constants)", p["bounds"], surrogate=args.surrogate)
         for note in p["notes"]:
             print(f"note: {note}")
         if p["vacuous"]:
-            print("note: values ≥ 1 are vacuous for a reward in [0, 1] (|Error| ≤ 1 always)")
+            print(f"note: values ≥ 1 + |L'| = {1 + abs(args.surrogate):g} are vacuous: J(π_θ) − J(π_roll) ∈ [−1, 1] "
+                  "for a reward in [0, 1] says as much" + ("" if args.surrogate else " (L' taken as 0: --surrogate)"))
 
     emit(payload, args.json, human)
     return 0
@@ -138,5 +142,7 @@ def add_parser(sub) -> None:
     p.add_argument("--constants", choices=("paper", "sharp"), default="paper",
                    help="paper (C = 4) or sharp (C = 2) constants")
     add_limit_args(p)
+    p.add_argument("--surrogate", type=float_range(-1e300, 1e300), default=0.0,
+                   help="your step's surrogate L' (decides which bounds are vacuous: B ≥ 1 + |L'|; default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
