@@ -119,13 +119,17 @@ def bench_startup(runs: int = 10) -> dict:
 def bench_exact_command(pair, repeats: int = 3, extra: tuple[str, ...] = ("--json",)) -> dict:
     """`python3 -m trm exact PAIR.npz --json` on ``pair`` (written to a temporary file): best and median wall
     seconds over ``repeats`` fresh processes and the largest peak RSS of one; and the best time of the same
-    command run in this process (``trm.cli.main``, its output discarded, imports already done): the command's
-    own work without the interpreter's start-up."""
+    command run in this process (the `exact` subcommand's own parser and ``run``, its output discarded, imports
+    already done): the command's own work without the interpreter's start-up."""
     import contextlib
     import io
 
     from numerics.io import save_pair
-    from trm.cli import main
+    from trm.commands import exact as exact_command
+    from trm.common import CommandParser
+
+    parser = CommandParser(prog="trm")
+    exact_command.add_parser(parser.add_subparsers(dest="command", parser_class=CommandParser))
 
     env = _environment()
     with tempfile.TemporaryDirectory() as tmp:
@@ -141,8 +145,9 @@ def bench_exact_command(pair, repeats: int = 3, extra: tuple[str, ...] = ("--jso
             cpus.append(cpu)
             peaks.append(peak)
             start = time.perf_counter()
+            args = parser.parse_args(argv)
             with contextlib.redirect_stdout(io.StringIO()):
-                main(argv)
+                args.func(args)
             inside.append(time.perf_counter() - start)
     return {"command": "python3 -m trm exact PAIR.npz " + " ".join(extra), "command_seconds": min(walls),
             "command_seconds_median": statistics.median(walls), "command_cpu_seconds": min(cpus),
