@@ -2,9 +2,12 @@
 
 The formulas numerics evaluates (every bound's per-position term, the constants of the paper and sharp
 families, the worst-case inputs, the Pinsker cap, the LN-TRM weight, the χ² family's shift factors and
-B_χ²-exact) are assembled by the proof kernel from checked derivations (:mod:`proofs.bounds`,
-:mod:`proofs.second_moment`). Building them imports sympy and assembles the derivations, which costs most of
-a second; so they are built once, here, and written as a checked-in module that imports numpy only:
+B_χ²-exact; the path-moment bounds, their D_TV^seq upper bounds, the weight family of the weighted χ² search,
+the slope of the sequence-KL bound at its worst case, and the one-step tables of the path recursions) are
+assembled by the proof kernel from checked derivations (:mod:`proofs.bounds`, :mod:`proofs.second_moment`,
+:mod:`proofs.path_bounds`, :mod:`proofs.path_recursions`). Building them imports sympy and assembles the
+derivations, which costs most of a second; so they are built once, here, and written as a checked-in module
+that imports numpy only:
 
     python3 -m numerics.codegen            # rewrite numerics/generated_bounds.py from the kernel
     python3 -m numerics.codegen --check    # exit 1, naming each formula that differs from the kernel's
@@ -16,7 +19,10 @@ compared with ==) and numerically (generated function against lambdify on random
 
 The kernel is read through its public names only: proofs.bounds.BOUND_TERMS, CONSTANTS, pinsker_cap,
 worst_case_eps, worst_case_kl_seq, worst_case_tv_seq, length_neutral_weight; proofs.second_moment.CHI2_SHIFT,
-CHI2_CONSTANT, CHI2_BOUND_NAMES, chi2_bound_expr and the symbols chi2_max, chi2_seq, second_moment.
+CHI2_CONSTANT, CHI2_BOUND_NAMES, chi2_bound_expr and the symbols chi2_max, chi2_seq, second_moment;
+proofs.path_bounds.PATH_BOUND_NAMES, the bound expressions of :data:`PATH_FORMULAS` and their symbols;
+proofs.path_recursions.RECURSIONS through monomials, initial_values and transition_table (each non-zero
+coefficient c_ij(u, h) a function; the monomials and their values before the first token as records).
 :func:`kernel_table` lambdifies the same formulas from the kernel as it is at call time (the mutation
 regression evaluates a mutated kernel through it: :func:`numerics.formulas.use_kernel`).
 """
@@ -38,11 +44,34 @@ SOURCES = ("proofs.bounds:BOUND_TERMS", "proofs.bounds:CONSTANTS", "proofs.bound
            "proofs.bounds:worst_case_eps", "proofs.bounds:worst_case_kl_seq", "proofs.bounds:worst_case_tv_seq",
            "proofs.bounds:length_neutral_weight", "proofs.second_moment:CHI2_SHIFT",
            "proofs.second_moment:CHI2_CONSTANT", "proofs.second_moment:CHI2_BOUND_NAMES",
-           "proofs.second_moment:chi2_bound_expr")
+           "proofs.second_moment:chi2_bound_expr", "proofs.path_bounds:PATH_BOUND_NAMES",
+           "proofs.path_bounds:SEQUENCE_KL_BOUND", "proofs.path_bounds:ADDITIVE_BOUND",
+           "proofs.path_bounds:ADDITIVE_SPLIT_BOUND", "proofs.path_bounds:TANGENT_BOUND",
+           "proofs.path_bounds:TANGENT_BOUND_AT_ZERO", "proofs.path_bounds:WEIGHTED_CHI2_BOUND",
+           "proofs.path_bounds:LE_CAM_TV", "proofs.path_bounds:BRETAGNOLLE_HUBER_TV",
+           "proofs.path_bounds:WEIGHT_FAMILY",
+           "proofs.path_recursions:RECURSIONS", "proofs.path_recursions:monomials",
+           "proofs.path_recursions:initial_values", "proofs.path_recursions:transition_table")
 #: argument names of every bound term (the symbols' names): B = C · Σ_t term_t(T, t, δ, ε, D_KL^seq, D_TV^seq, D̄_t)
 BOUND_ARGS = ("T", "t", "delta", "epsilon", "D_KL_seq", "D_TV_seq", "Dbar_t")
 WEIGHT_ARGS = ("T", "t", "delta", "epsilon")
 SHIFT_ARGS = ("t", "chi2_max", "chi2_seq")
+#: the path-moment formulas (THEORY §11): key → (proofs.path_bounds attribute, argument names). "path_bound/<name>"
+#: for each name of proofs.path_bounds.PATH_BOUND_NAMES, in its order; the others are variants numerics searches
+#: over (γ = 0, a split of Σ_t u_t) and the D_TV^seq upper bounds
+PATH_FORMULAS = {
+    "path_bound/sequence_kl": ("SEQUENCE_KL_BOUND", "path_bound_sequence_kl", ("D_KL_seq",)),
+    "path_bound/additive": ("ADDITIVE_BOUND", "path_bound_additive", ("D_TV_seq", "Q_seq")),
+    "path_bound/tangent": ("TANGENT_BOUND", "path_bound_tangent", ("gamma", "D_KL_seq", "Q_seq", "E_SH", "E_H2")),
+    "path_bound/weighted_chi2": ("WEIGHTED_CHI2_BOUND", "path_bound_weighted_chi2", ("E_W2_over_w", "E_w")),
+    "path_variant/tangent_at_zero": ("TANGENT_BOUND_AT_ZERO", "tangent_bound_at_zero", ("Q_seq",)),
+    "path_variant/additive_split": ("ADDITIVE_SPLIT_BOUND", "additive_split_bound", ("D_TV_seq", "A_b", "Q_s")),
+    "tv_upper/le_cam": ("LE_CAM_TV", "tv_upper_le_cam", ("BC_seq",)),
+    "tv_upper/bretagnolle_huber": ("BRETAGNOLLE_HUBER_TV", "tv_upper_bretagnolle_huber", ("D_KL_seq",)),
+    "path_weight": ("WEIGHT_FAMILY", "path_weight", ("alpha", "lam", "u")),
+}
+#: arguments of every coefficient c_ij(u, h) of a path recursion's one-step table
+RECURSION_ARGS = ("u", "h")
 
 
 @dataclass(frozen=True)
@@ -83,6 +112,32 @@ def kernel_formulas() -> list[Formula]:
             # ½ sqrt(χ²_max Σ_t shift_t): numerics sums the generated shift and applies the outer form by hand
             # (numerics.chi2_bounds); the record makes a change of the outer form fail the drift test
             out.append(Formula(f"chi2_bound/{name}", expr, None))
+    return out + _path_formulas(bounds)
+
+
+def _path_formulas(bounds) -> list[Formula]:
+    """The path-moment family (proofs.path_bounds) and the path recursions' tables (proofs.path_recursions)."""
+    from proofs import path_bounds, path_recursions
+
+    named = tuple(k.split("/", 1)[1] for k in PATH_FORMULAS if k.startswith("path_bound/"))
+    if tuple(path_bounds.PATH_BOUND_NAMES) != named:
+        raise ValueError(f"proofs.path_bounds.PATH_BOUND_NAMES = {path_bounds.PATH_BOUND_NAMES}: numerics.codegen "
+                         f"knows {named} (add the new bound's expression to PATH_FORMULAS)")
+    out = [Formula(key, sp.sympify(getattr(path_bounds, attr)), function, args)
+           for key, (attr, function, args) in PATH_FORMULAS.items()]
+    # TRM-Max and TRM-Avg thresholds: the sequence-KL bound at D_KL^seq = its worst case Tδ must be linear in δ
+    # (β / slope is then the threshold); the slope is a function of T
+    delta, T = bounds.delta, bounds.T
+    worst = sp.sympify(path_bounds.SEQUENCE_KL_BOUND).xreplace({bounds.kl_seq: bounds.worst_case_kl_seq(delta, T)})
+    if sp.diff(worst, delta, 2) != 0 or worst.xreplace({delta: 0}) != 0:
+        raise ValueError(f"the sequence-KL bound at its worst case is not linear in δ through 0: {worst}")
+    out.append(Formula("sequence_kl_worst_case_slope", sp.diff(worst, delta), "sequence_kl_worst_case_slope", ("T",)))
+    for name in path_recursions.RECURSIONS:
+        out.append(Formula(f"recursion/{name}/monomials", sp.Tuple(*path_recursions.monomials(name)), None))
+        out.append(Formula(f"recursion/{name}/initial", sp.Tuple(*path_recursions.initial_values(name)), None))
+        for i, row in enumerate(path_recursions.transition_table(name)):
+            out += [Formula(f"recursion/{name}/{i}/{j}", sp.sympify(c), f"recursion_{name}_{i}_{j}", RECURSION_ARGS)
+                    for j, c in enumerate(row) if c != 0]
     return out
 
 
@@ -114,34 +169,59 @@ def kernel_table(formulas: list[Formula] | None = None) -> SimpleNamespace:
     by_key = {f.key: f for f in formulas}
     fn = {f.key: sp.lambdify(_arguments(f, symbols), f.expr, modules="numpy")
           for f in formulas if f.function is not None}
-    return SimpleNamespace(**_assemble(by_key, fn, lambda f: float(f.expr)))
+    return SimpleNamespace(**_assemble(by_key, fn, float, lambda name: name))
 
 
-def _assemble(by_key: dict, fn: dict, number) -> dict:
-    """The module-level names both the generated file and :func:`kernel_table` carry."""
-    bounds = [k.split("/", 1)[1] for k in by_key if k.startswith("bound_term/")]
-    shifts = [k.split("/", 1)[1] for k in by_key if k.startswith("chi2_shift/")]
+def _named(by_key: dict, prefix: str) -> list[str]:
+    return [k[len(prefix):] for k in by_key if k.startswith(prefix)]
+
+
+def _assemble(by_key: dict, fn: dict, number, text) -> dict:
+    """The module-level names both the generated file and :func:`kernel_table` carry (``fn``: key → function,
+    ``number``: sympy number → value, ``text``: a string → value; the file passes source text for each)."""
+    bounds = _named(by_key, "bound_term/")
+    shifts = _named(by_key, "chi2_shift/")
+    recursions = [k.split("/")[1] for k in by_key if k.startswith("recursion/") and k.endswith("/monomials")]
+
+    def coefficients(name: str) -> tuple:
+        n = len(by_key[f"recursion/{name}/monomials"].expr)
+        return tuple(tuple(fn.get(f"recursion/{name}/{i}/{j}") for j in range(n)) for i in range(n))
+
     return {
-        "BOUND_NAMES": tuple(bounds),
+        "BOUND_NAMES": tuple(text(name) for name in bounds),
         "BOUND_TERMS": {name: fn[f"bound_term/{name}"] for name in bounds},
-        "CONSTANTS": {k.split("/", 1)[1]: number(f) for k, f in by_key.items() if k.startswith("constant/")},
+        "CONSTANTS": {k.split("/", 1)[1]: number(f.expr) for k, f in by_key.items() if k.startswith("constant/")},
         "pinsker_cap": fn["pinsker_cap"], "worst_case_eps": fn["worst_case_eps"],
         "worst_case_kl_seq": fn["worst_case_kl_seq"], "worst_case_tv_seq": fn["worst_case_tv_seq"],
         "length_neutral_weight": fn["length_neutral_weight"],
         "CHI2_SHIFT": {name: fn[f"chi2_shift/{name}"] for name in shifts},
-        "CHI2_CONSTANT": number(by_key["chi2_constant"]),
-        "CHI2_BOUND_NAMES": tuple(k.split("/", 1)[1] for k in by_key if k.startswith("chi2_bound/")),
+        "CHI2_CONSTANT": number(by_key["chi2_constant"].expr),
+        "CHI2_BOUND_NAMES": tuple(text(name) for name in _named(by_key, "chi2_bound/")),
         "chi2_exact": fn["chi2_bound/chi2_exact"],
+        "PATH_BOUND_NAMES": tuple(text(name) for name in _named(by_key, "path_bound/")),
+        "PATH_BOUNDS": {name: fn[f"path_bound/{name}"] for name in _named(by_key, "path_bound/")},
+        "tangent_bound_at_zero": fn["path_variant/tangent_at_zero"],
+        "additive_split_bound": fn["path_variant/additive_split"],
+        "TV_UPPER_BOUNDS": {name: fn[f"tv_upper/{name}"] for name in _named(by_key, "tv_upper/")},
+        "path_weight": fn["path_weight"],
+        "sequence_kl_worst_case_slope": fn["sequence_kl_worst_case_slope"],
+        "RECURSION_MONOMIALS": {name: tuple(text(str(m)) for m in by_key[f"recursion/{name}/monomials"].expr)
+                                for name in recursions},
+        "RECURSION_INITIAL": {name: tuple(number(v) for v in by_key[f"recursion/{name}/initial"].expr)
+                              for name in recursions},
+        "RECURSION_COEFFICIENTS": {name: coefficients(name) for name in recursions},
     }
 
 
 HEADER = '''"""GENERATED by `python3 -m numerics.codegen` from the proof kernel's assembly (proofs.bounds,
-proofs.second_moment): do not edit. After changing a bound in the kernel, run `python3 -m numerics.codegen`;
-tests/numerics/test_generated_bounds.py fails while this file and the kernel disagree.
+proofs.second_moment, proofs.path_bounds, proofs.path_recursions): do not edit. After changing a bound in the
+kernel, run `python3 -m numerics.codegen`; tests/numerics/test_generated_bounds.py fails while this file and the
+kernel disagree.
 
 The bound formulas as numpy functions (printed by sympy {version}'s NumPyPrinter, as sympy.lambdify prints
-them), for numerics.bounds and numerics.chi2_bounds, which import this module instead of sympy and the kernel.
-EXPRESSIONS holds the sympy srepr of every formula (the structure the drift test compares).
+them), for numerics.bounds, numerics.chi2_bounds, numerics.path_bounds, numerics.path_moments and
+numerics.path_recursion, which import this module instead of sympy and the kernel. EXPRESSIONS holds the sympy
+srepr of every formula (the structure the drift test compares).
 """
 '''
 
@@ -160,14 +240,10 @@ def render(formulas: list[Formula] | None = None) -> str:
         functions.append(f'def {f.function}({args}):\n    """{_doc(f.expr)}"""\n    return {body}\n')
     modules = sorted(printer.module_imports)
     by_key = {f.key: f for f in formulas}
-    names = _assemble(by_key, {f.key: f.function for f in formulas if f.function}, lambda f: repr(float(f.expr)))
+    names = _assemble(by_key, {f.key: f.function for f in formulas if f.function}, lambda v: repr(float(v)), repr)
     lines = [HEADER.format(version=sp.__version__)] + [f"import {m}" for m in modules] + ["", ""]
     lines += ["\n\n".join(functions), ""]
-    lines.append(f"BOUND_NAMES = {names['BOUND_NAMES']!r}")
-    for table in ("BOUND_TERMS", "CONSTANTS", "CHI2_SHIFT"):
-        lines += [f"{table} = {{"] + [f"    {n!r}: {v}," for n, v in names[table].items()] + ["}"]
-    lines.append(f"CHI2_CONSTANT = {names['CHI2_CONSTANT']}")
-    lines.append(f"CHI2_BOUND_NAMES = {names['CHI2_BOUND_NAMES']!r}")
+    lines += [f"{name} = {_source(value)}" for name, value in names.items() if value != name]
     lines += ["", "#: name → argument names of every generated function (the kernel's symbols)", "ARGUMENTS = {"]
     lines += [f"    {f.key!r}: {f.args!r}," for f in formulas if f.function is not None]
     lines += ["}", "", "#: the sympy srepr of every formula (evaluate with sympy's namespace and sympy.codegen.cfunctions)",
@@ -175,6 +251,22 @@ def render(formulas: list[Formula] | None = None) -> str:
     lines += [f"    {f.key!r}:\n        {sp.srepr(f.expr)!r}," for f in formulas]
     lines += ["}", ""]
     return "\n".join(lines)
+
+
+def _source(value, indent: str = "") -> str:
+    """Python source of a name of the generated module: strings are already source text (a function's name, a
+    repr); a dict one entry a line; a tuple of tuples one inner tuple a line."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return "None"
+    inner = indent + "    "
+    if isinstance(value, dict):
+        return "{\n" + "".join(f"{inner}{k!r}: {_source(v, inner)},\n" for k, v in value.items()) + indent + "}"
+    if value and all(isinstance(v, tuple) for v in value):
+        return "(\n" + "".join(f"{inner}{_source(v, inner)},\n" for v in value) + indent + ")"
+    items = [_source(v, inner) for v in value]
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
 
 def _doc(expr: sp.Expr) -> str:

@@ -15,26 +15,25 @@ H = Σ_t k3(ρ_t), W = Π_t ρ_t − 1 − S:
 each ≥ sup_R|Error| ≥ |Error| (proofs.path_bound_proofs). ``best`` is the minimum over every valid bound
 reported beside them (the paper's family in the requested constants, the χ² family and these), named by
 ``argmin_best``; the paper's B* (``unified``) and B** (``unified_with_chi2``) are left as they are.
-KL is KL(roll ‖ θ); χ² is χ²(π_θ ‖ π_roll).
+Every closed form is proofs.path_bounds' expression, evaluated through the generated table
+(:func:`numerics.formulas.active`: numerics/generated_bounds.py, ``python3 -m numerics.codegen``), so that
+importing this module costs numpy only. KL is KL(roll ‖ θ); χ² is χ²(π_θ ‖ π_roll).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
-import sympy as sp
 
-from numerics.bounds import check_horizon, check_value, pinsker_cap
+from numerics import formulas
+from numerics.bounds import BoundInputs, check_horizon, check_value, evaluate_bounds, pinsker_cap
 from numerics.errors import TRMInputError
 from numerics.pair import AutomatonPair, TabularPair, as_automaton
 from numerics.path_moments import weighted_second_moment
 from numerics.transition import DENSE_STATE_LIMIT
-from proofs import path_bounds as formulas
-from proofs.symbols import kl_seq as kl_sym, tv_seq as tv_sym
 
-PATH_BOUND_NAMES = formulas.PATH_BOUND_NAMES
+PATH_BOUND_NAMES = formulas.active().PATH_BOUND_NAMES
 #: Relative slack allowed when checking that user inputs respect the relations between them.
 CONSISTENCY_RTOL = 1e-9
 #: γ searched by the tangent bound: 0 (its limit) and a geometric grid on [1e-4, 2], refined by golden section.
@@ -44,23 +43,6 @@ PATH_FAMILY_NOTE = ("sequence_kl, additive, tangent, weighted_chi2: bounds on su
                     "(THEORY §11), this suite's results, not the paper's; the same values in both constant families")
 BEST_NOTE = ("best = the minimum over every bound reported (the paper's family in these constants, the χ² family and "
              "the path-moment family), named by argmin_best; 'unified' stays the paper's B*")
-
-
-@lru_cache(maxsize=None)
-def _fn(name: str):
-    exprs = {
-        "tangent": (formulas.TANGENT_BOUND, [formulas.gamma, kl_sym, formulas.q_sum, formulas.sh_moment,
-                                             formulas.h2_moment]),
-        "tangent_zero": (formulas.TANGENT_BOUND_AT_ZERO, [formulas.q_sum]),
-        "additive": (formulas.ADDITIVE_BOUND, [tv_sym, formulas.q_sum]),
-        "additive_split": (formulas.ADDITIVE_SPLIT_BOUND, [tv_sym, formulas.a_split, formulas.q_split]),
-        "weighted": (formulas.WEIGHTED_CHI2_BOUND, [formulas.weighted_w2, formulas.weight_mass]),
-        "le_cam": (formulas.LE_CAM_TV, [formulas.bc_seq]),
-        "bretagnolle_huber": (formulas.BRETAGNOLLE_HUBER_TV, [kl_sym]),
-        "sequence_kl": (formulas.SEQUENCE_KL_BOUND, [kl_sym]),
-    }
-    expr, args = exprs[name]
-    return sp.lambdify(args, expr, modules="numpy")
 
 
 @dataclass(frozen=True)
@@ -119,11 +101,12 @@ def search_weighted_chi2(pair: AutomatonPair | TabularPair, abs_u_sum: float, gr
     points = FULL_GRID if grid == "full" else COARSE_GRID
     scale = abs_u_sum if abs_u_sum > 0 and math.isfinite(abs_u_sum) else 1.0
     best = WeightedChi2(math.inf, 0.0, 0.0, grid)
+    bound = formulas.active().PATH_BOUNDS["weighted_chi2"]
     for a, nu in points:
         lam = nu / scale
         w2, mass = weighted_second_moment(auto, a, lam)
         with np.errstate(over="ignore", invalid="ignore"):
-            value = float(_fn("weighted")(w2, mass)) if math.isfinite(w2) and math.isfinite(mass) else math.inf
+            value = float(bound(w2, mass)) if math.isfinite(w2) and math.isfinite(mass) else math.inf
         if value < best.value:
             best = WeightedChi2(value, a, lam, grid)
     return best
@@ -215,11 +198,11 @@ class PathInputs:
 
 def tv_upper_bounds(inputs: PathInputs) -> dict:
     """{'exact' (when known), 'le_cam', 'bretagnolle_huber', 'pinsker'}: D_TV^seq and its upper bounds."""
-    K = inputs.kl_seq
+    K, upper = inputs.kl_seq, formulas.active().TV_UPPER_BOUNDS
     out = {"pinsker": pinsker_cap(K)}
-    out["bretagnolle_huber"] = 1.0 if math.isinf(K) else float(_fn("bretagnolle_huber")(K))
+    out["bretagnolle_huber"] = 1.0 if math.isinf(K) else float(upper["bretagnolle_huber"](K))
     if inputs.bhattacharyya is not None:
-        out["le_cam"] = float(_fn("le_cam")(min(1.0, inputs.bhattacharyya)))
+        out["le_cam"] = float(upper["le_cam"](min(1.0, inputs.bhattacharyya)))
     if inputs.tv_seq is not None:
         out["exact"] = float(inputs.tv_seq)
     return out
@@ -229,18 +212,19 @@ def tangent_bound(inputs: PathInputs) -> tuple[float, float]:
     """(min over γ of the tangent bound, the γ attaining it); γ = 0 only when E[SH], E[H²] are not measured."""
     if inputs.q_sum is None:
         return math.inf, math.nan
-    Q = inputs.q_sum
+    Q, table = inputs.q_sum, formulas.active()
+    tangent = table.PATH_BOUNDS["tangent"]
     with np.errstate(over="ignore"):
-        best = (float(_fn("tangent_zero")(Q)) if math.isfinite(Q) else math.inf, 0.0)
+        best = (float(table.tangent_bound_at_zero(Q)) if math.isfinite(Q) else math.inf, 0.0)
     if inputs.h2_moment is None or not all(math.isfinite(v) for v in (inputs.kl_seq, inputs.sh_moment,
                                                                        inputs.h2_moment, Q)):
         return best
     def f(g):
-        value = float(_fn("tangent")(g, inputs.kl_seq, Q, inputs.sh_moment, inputs.h2_moment))
+        value = float(tangent(g, inputs.kl_seq, Q, inputs.sh_moment, inputs.h2_moment))
         return value if math.isfinite(value) else math.inf
 
     with np.errstate(over="ignore", invalid="ignore"):
-        values = np.asarray(_fn("tangent")(_GAMMA_GRID, inputs.kl_seq, Q, inputs.sh_moment, inputs.h2_moment))
+        values = np.asarray(tangent(_GAMMA_GRID, inputs.kl_seq, Q, inputs.sh_moment, inputs.h2_moment))
         values = np.where(np.isfinite(values), values, np.inf)
         i = int(np.argmin(values))
         lo, hi = _GAMMA_GRID[max(i - 1, 0)], _GAMMA_GRID[min(i + 1, len(_GAMMA_GRID) - 1)]
@@ -273,9 +257,9 @@ def evaluate_path_bounds(inputs: PathInputs) -> tuple[dict, dict]:
     'tv_seq_upper_bounds'}). Where π_θ = 0 < π_roll is reached
     (D_KL^seq = +inf) sequence_kl is +inf and the tangent bound is taken at γ = 0."""
     check_horizon(inputs.T)
-    K = inputs.kl_seq
-    values = {"sequence_kl": math.inf if math.isinf(K) else float(_fn("sequence_kl")(K)), "additive": None,
-              "tangent": None, "weighted_chi2": None}
+    K, table = inputs.kl_seq, formulas.active()
+    values = {"sequence_kl": math.inf if math.isinf(K) else float(table.PATH_BOUNDS["sequence_kl"](K)),
+              "additive": None, "tangent": None, "weighted_chi2": None}
     tvs = tv_upper_bounds(inputs)
     source = "exact" if "exact" in tvs else min(tvs, key=tvs.__getitem__)
     params = {"tv_seq_upper_bounds": tvs, "additive_tv": {"value": tvs[source], "source": source},
@@ -284,9 +268,9 @@ def evaluate_path_bounds(inputs: PathInputs) -> tuple[dict, dict]:
     if inputs.q_sum is not None or inputs.splits:
         Q = math.inf if inputs.q_sum is None else inputs.q_sum
         with np.errstate(over="ignore"):
-            values["additive"] = math.inf if math.isinf(Q) else float(_fn("additive")(tvs[source], Q))
+            values["additive"] = math.inf if math.isinf(Q) else float(table.PATH_BOUNDS["additive"](tvs[source], Q))
             for r, A_b, Q_s in inputs.splits:
-                split = float(_fn("additive_split")(tvs[source], A_b, Q_s))
+                split = float(table.additive_split_bound(tvs[source], A_b, Q_s))
                 if split < values["additive"]:
                     values["additive"], params["additive_split_threshold"] = split, float(r)
     if inputs.q_sum is not None:
@@ -321,33 +305,21 @@ def with_path_bounds(bounds: dict, path: dict) -> dict:
 # The sequence-KL bound takes one input, D_KL^seq, and both TRM-Max (max_t D_KL(c_t) ≤ δ ⇒ D_KL^seq ≤ Tδ) and
 # TRM-Avg ((1/T) Σ_t D_KL(c_t) ≤ δ_avg ⇒ D_KL^seq ≤ T δ_avg) control it.
 
-@lru_cache(maxsize=None)
-def _sequence_kl_worst_case():
-    from proofs.bounds import worst_case_kl_seq
-    from proofs.symbols import T as T_sym, delta
-
-    expr = formulas.SEQUENCE_KL_BOUND.xreplace({kl_sym: worst_case_kl_seq(delta, T_sym)})
-    if sp.diff(expr, delta, 2) != 0 or expr.xreplace({delta: 0}) != 0:
-        raise ValueError(f"the sequence-KL bound at its worst case is not linear in δ: {expr}")
-    return sp.lambdify([T_sym], sp.diff(expr, delta), modules="math")
-
-
 def sequence_kl_threshold(T: int, budget: float) -> float:
     """The largest per-token δ (TRM-Max), or per-sequence mean token KL δ_avg (TRM-Avg, exact KL), with the
-    sequence-KL bound at its worst case D_KL^seq = Tδ within ``budget``: β/T (THEORY §11)."""
+    sequence-KL bound at its worst case D_KL^seq = Tδ within ``budget``: β/T (THEORY §11). The bound at its
+    worst case is slope(T)·δ (numerics.codegen checks the linearity when it builds the slope from the kernel)."""
     T = check_horizon(T)
     beta = check_value("budget (β)", budget)
     if beta <= 0:
         raise TRMInputError(f"budget = {beta:g}: the error budget must be positive")
-    return beta / float(_sequence_kl_worst_case()(T))
+    return beta / float(formulas.active().sequence_kl_worst_case_slope(T))
 
 
 def unified_avg_threshold(T: int, budget: float, constants: str = "paper", rel_tol: float = 1e-10) -> float:
     """For comparison: the largest δ_avg with the paper's B* within ``budget`` when only the per-sequence mean token
     KL is controlled (δ = D_KL^(tok,max) unknown, so +inf; D_KL^seq = T δ_avg). B* is nondecreasing in δ_avg: bisection
     on log δ_avg; 0.0 when even δ_avg = 1e-300 exceeds the budget."""
-    from numerics.bounds import BoundInputs, evaluate_bounds
-
     T = check_horizon(T)
     beta = check_value("budget (β)", budget)
     if beta <= 0:

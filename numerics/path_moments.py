@@ -16,24 +16,26 @@ time-homogeneous pairs. KL is KL(roll ‖ θ); χ² is χ²(π_θ ‖ π_roll).
 Support: where π_θ = 0 < π_roll at a context π_roll reaches, H = +inf on a path of positive probability, so
 kl_seq, sh_moment and h2_moment are +inf (Q and BC stay finite). Where π_θ puts mass on tokens π_roll cannot
 emit, importance weighting misses it: the moments describe the part of P^θ that π_roll sees.
+
+The weight family and the recursions' monomials come from the generated table (:func:`numerics.formulas.active`,
+``python3 -m numerics.codegen``): importing this module costs numpy only.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
-import sympy as sp
 
+from numerics import formulas
 from numerics.pair import AutomatonPair, TabularPair, as_automaton
 from numerics.path_recursion import monomial_moments
 from numerics.reachable import reachable_max
-from proofs import path_bounds as formulas
-from proofs import path_recursions
 
-_PATH = {str(m): i for i, m in enumerate(path_recursions.monomials("path"))}
-_TRANSFORM = {str(m): i for i, m in enumerate(path_recursions.monomials("transform"))}
+
+def _moment(moments: np.ndarray, recursion: str, monomial: str) -> float:
+    """The entry of ``moments`` (recursion's monomial moments) for ``monomial`` (its name, e.g. "H*S")."""
+    return float(moments[formulas.active().RECURSION_MONOMIALS[recursion].index(monomial)])
 
 
 @dataclass(frozen=True)
@@ -64,24 +66,19 @@ def path_moments(pair: AutomatonPair | TabularPair, T: int | None = None) -> Pat
     recursion for Q alone) and the mass recursion at ω = sqrt ρ."""
     auto = as_automaton(pair, T)
     if theta_vanishes_where_roll_reaches(auto):
-        q_sum = float(monomial_moments(auto, "sum")[2])
+        q_sum = _moment(monomial_moments(auto, "sum"), "sum", "S**2")
         kl, sh, h2 = math.inf, math.inf, math.inf
     else:
         moments = monomial_moments(auto, "path")
-        q_sum = float(moments[_PATH["S**2"]])
-        kl, sh, h2 = (float(moments[_PATH[k]]) for k in ("H", "H*S", "H**2"))
+        q_sum = _moment(moments, "path", "S**2")
+        kl, sh, h2 = (_moment(moments, "path", k) for k in ("H", "H*S", "H**2"))
     bc = float(monomial_moments(auto, "mass", omega=lambda u, roll: np.sqrt(np.maximum(1.0 + u, 0.0)))[0])
     return PathMoments(auto.T, q_sum, kl, sh, h2, min(1.0, bc))
 
 
-@lru_cache(maxsize=None)
-def _weight_function():
-    return sp.lambdify([formulas.alpha, formulas.lam, path_recursions.u], formulas.WEIGHT_FAMILY, modules="numpy")
-
-
 def weight_family(alpha: float, lam: float):
     """ω(u) = (1 + u)^α (1 + λ|u|) (proofs.path_bounds.WEIGHT_FAMILY), as the engine's omega argument."""
-    fn = _weight_function()
+    fn = formulas.active().path_weight
 
     def omega(u, roll):
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
@@ -100,6 +97,6 @@ def weighted_second_moment(pair: AutomatonPair | TabularPair, alpha: float, lam:
         with np.errstate(divide="ignore"):
             return 1.0 / omega(u, roll)
 
-    w2 = float(monomial_moments(auto, "transform", omega=inverse)[_TRANSFORM["W**2"]])
+    w2 = _moment(monomial_moments(auto, "transform", omega=inverse), "transform", "W**2")
     mass = float(monomial_moments(auto, "mass", omega=omega)[0])
     return w2, mass

@@ -17,19 +17,20 @@ the per-position weights built a chunk of positions at a time (O(T · n² · S �
 memory). Per-token u and h come from the difference of the laws (numerics.divergence's accuracy
 habits): u = (π_θ − π_roll)/π_roll, h = u − log1p(u) by its series where |u| < 1e-3. Tokens π_roll cannot
 emit carry weight 0. Overflow gives +inf (a NaN from inf − inf inside a product is reported as +inf).
+
+The coefficient table, the monomials and their initial values are proofs.path_recursions', read through the
+generated table (:func:`numerics.formulas.active`, ``python3 -m numerics.codegen``); scipy is imported only
+by the sparse engine.
 """
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
-import scipy.sparse as sparse
-import sympy as sp
 
+from numerics import formulas
 from numerics.pair import AutomatonPair
 from numerics.transition import DENSE_STATE_LIMIT, forward_matrix, sparse_forward_matrix
-from proofs import path_recursions as recursions
 
 #: Positions whose per-token weights are built at once in the sequential sweep (elements of [chunk, S, V]).
 _CHUNK_ELEMENTS = 2**20
@@ -49,16 +50,9 @@ def token_u_h(roll: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return u, np.where(on, h, 0.0)
 
 
-@lru_cache(maxsize=None)
-def _coefficient_functions(name: str):
-    table = recursions.transition_table(name)
-    return tuple(tuple(None if c == 0 else sp.lambdify([recursions.u, recursions.h], c, modules="numpy")
-                       for c in row) for row in table)
-
-
 def _initial_vector(name: str, init: np.ndarray) -> np.ndarray:
-    values = [float(v) for v in recursions.initial_values(name)]
-    return np.concatenate([v * init for v in values])
+    values = formulas.active().RECURSION_INITIAL[name]
+    return np.concatenate([float(v) * init for v in values])
 
 
 def _token_weights(name: str, roll: np.ndarray, u: np.ndarray, h: np.ndarray,
@@ -67,7 +61,7 @@ def _token_weights(name: str, roll: np.ndarray, u: np.ndarray, h: np.ndarray,
     base = roll if omega is None else roll * omega
     h = np.where(np.isinf(h), 0.0, h)          # π_θ = 0 < π_roll: only at contexts π_roll never reaches (see below)
     out = {}
-    for i, row in enumerate(_coefficient_functions(name)):
+    for i, row in enumerate(formulas.active().RECURSION_COEFFICIENTS[name]):
         for j, fn in enumerate(row):
             if fn is not None:
                 with np.errstate(invalid="ignore", over="ignore"):
@@ -102,7 +96,7 @@ def monomial_moments(auto: AutomatonPair, name: str, omega=None) -> np.ndarray:
     recursion involving h when π_roll reaches such a token (numerics.path_moments checks): its h is set to 0
     here, which is exact where π_roll never reaches it."""
     T, S = auto.T, auto.S
-    n = len(recursions.monomials(name))
+    n = len(formulas.active().RECURSION_MONOMIALS[name])
     x = _initial_vector(name, auto.init.astype(np.float64))
     if not auto.time_dependent and n * S <= DENSE_STATE_LIMIT:
         u, h = token_u_h(auto.roll, auto.theta)
@@ -112,6 +106,8 @@ def monomial_moments(auto: AutomatonPair, name: str, omega=None) -> np.ndarray:
             A[j * S:(j + 1) * S, i * S:(i + 1) * S] = forward_matrix(auto.next_state, weights)
         x = _matrix_power_apply(x, A, T)
     elif not auto.time_dependent:
+        import scipy.sparse as sparse            # the sparse engine only: the light commands never load scipy
+
         u, h = token_u_h(auto.roll, auto.theta)
         w = None if omega is None else omega(u, auto.roll)
         blocks = [[None] * n for _ in range(n)]
@@ -131,7 +127,7 @@ def monomial_moments(auto: AutomatonPair, name: str, omega=None) -> np.ndarray:
 
 def _sequential(auto: AutomatonPair, name: str, omega, x: np.ndarray) -> np.ndarray:
     T, S, V = auto.T, auto.S, auto.V
-    n = len(recursions.monomials(name))
+    n = len(formulas.active().RECURSION_MONOMIALS[name])
     flat_next = auto.next_state.ravel()
     X = x.reshape(n, S)
     chunk = max(1, _CHUNK_ELEMENTS // (S * V)) if auto.time_dependent else T

@@ -357,7 +357,7 @@ MUTATIONS: dict[str, Mutation] = {m.id: m for m in [
              new="name = max(candidates, key=candidates.__getitem__)"),
     Mutation("path_tangent_zero_dropped", "the tangent search without γ = 0", "numerics.path_bounds:tangent_bound",
              (f"{PATH_BOUNDS}::test_only_q_gives_the_tangent_at_zero",),
-             old="best = (float(_fn(\"tangent_zero\")(Q)) if math.isfinite(Q) else math.inf, 0.0)",
+             old="best = (float(table.tangent_bound_at_zero(Q)) if math.isfinite(Q) else math.inf, 0.0)",
              new="best = (math.inf, 0.0)"),
     # --- documented equivalent mutants
     Mutation("coupling_cap_dropped", "Coupling min(1, ε) → ε", "proofs.bounds:BOUND_TERMS", (),

@@ -121,7 +121,9 @@ def test_fast_formula_mutation_is_seen_by_the_drift_check(mutation, monkeypatch)
 def test_formula_rows_cover_the_generated_module():
     assert len(FORMULA_ROWS) >= 10
     assert {m.target for m in FORMULA_ROWS} >= {"proofs.bounds:BOUND_TERMS", "proofs.bounds:CONSTANTS",
-                                                 "proofs.second_moment:CHI2_SHIFT"}
+                                                 "proofs.second_moment:CHI2_SHIFT", "proofs.path_bounds:TANGENT_BOUND",
+                                                 "proofs.path_bounds:SEQUENCE_KL_BOUND",
+                                                 "proofs.path_recursions:RECURSIONS"}
 
 
 @pytest.mark.mutation
