@@ -16,8 +16,10 @@ and, as D_KL^seq ≤ Tδ, at max token KL δ: ≤ min(1, sqrt(Tδ/2)) + sqrt(Tδ
 → 1/sqrt(2δ) that no pair forces (kl_ceiling_gap_to_paper_slope). proofs.lower_bounds gives the worst case ≥ (1 −
 e^(−δ))·T there, so the worst case given δ is Θ(Tδ) at large T, with the constant between 1 and 4.
 
-The five probabilistic steps are cited, each with a test in tests/proofs/test_kl_ceiling_lemmas.py that enumerates
-every sequence of random pairs (and the pointwise inequalities on φ are checked on a dense grid there).
+The first step, sup_R|Error| ≤ D_TV^seq + ½ E_roll|Σ_t u_t|, is the path family's derivation ``additive_abs``
+(proofs.path_bound_proofs), cited here by name rather than registered a second time. The four truncation steps are
+cited, each with a test in tests/proofs/test_kl_ceiling_lemmas.py that enumerates every sequence of random pairs (and
+the pointwise inequalities on φ are checked on a dense grid there).
 """
 from __future__ import annotations
 
@@ -26,11 +28,13 @@ from functools import lru_cache
 import sympy as sp
 
 from proofs import quantities as q
-from proofs.kernel import LIMIT, ByLemma, Chain, Derivation, Instance, Rewrite, Z3
+from proofs.kernel import LIMIT, ByLemma, Chain, Derivation, Instance, Rewrite, Z3, unfold
 from proofs.lemmas import DerivationList, cite
+from proofs.path_bound_proofs import S_PATH
 from proofs.symbols import T, delta
 
 KL_CEILING_TESTS = "tests/proofs/test_kl_ceiling_lemmas.py"
+E_roll = q.E_roll
 
 A_trunc = sp.Symbol("A_trunc", nonnegative=True)      # Σ_t E_roll[φ(u_t) 1[u_t ≤ 1]]
 B_trunc = sp.Symbol("B_trunc", nonnegative=True)      # Σ_t E_roll[φ(u_t) 1[u_t > 1]]
@@ -45,9 +49,6 @@ KL_CEILING_AT_DELTA = KL_SEQ_CEILING.xreplace({q.KL_seq: T * delta})
 
 def _cite_lemmas():
     test = lambda name: f"{KL_CEILING_TESTS}::test_{name}"
-    cite("additive_split", q.sup_error, "<=", q.TV_seq + E_abs_sum_u / 2, (),
-         "sup_R |Error| ≤ D_TV^seq + ½ E_roll|Σ_t u_t|: the sup of E[R(M_T − 1) − RΣu] is at most E[(M_T − 1)⁺] + "
-         "E[(Σu)⁻], and E[Σu] = 0", "THEORY §11", test("additive_split"))
     cite("truncated_sum_split", E_abs_sum_u, "<=", E_abs_m + E_abs_j, (),
          "E|Σ_t u_t| ≤ E|Σ_t m_t| + E|Σ_t j_t| (Σu = Σm + Σj, triangle inequality)", "THEORY §11 (truncation at u = 1)",
          test("truncated_sum_split"))
@@ -65,14 +66,17 @@ def _cite_lemmas():
 
 def _ceiling() -> Derivation:
     chain = (Chain(q.sup_error)
-             .le(q.TV_seq + E_abs_sum_u / 2, ByLemma("additive_split"))
+             .le(q.TV_seq + E_roll(sp.Abs(S_PATH)) / 2, ByLemma("additive_abs"),
+                 "THEORY §11's split, proved in proofs.path_bound_proofs")
+             .eq(q.TV_seq + E_abs_sum_u / 2, Rewrite(unfold("E_abs_sum_u")), "E_roll|Σ_t u_t| by name")
              .le(q.TV_seq + (E_abs_m + E_abs_j) / 2, Z3("split"), "truncate u_t at 1")
              .le(q.TV_seq + sp.sqrt(A_trunc) + 4 * B_trunc, Z3("mart", "jump"), "the two parts")
              .le(q.TV_seq + sp.sqrt(q.KL_seq) + 4 * q.KL_seq, Z3("kl"), "A, B ≥ 0 and A + B = D_KL^seq"))
     return Derivation("kl_seq_ceiling", "sup_R |Error| ≤ D_TV^seq + sqrt(D_KL^seq) + 4 D_KL^seq (π_θ ≪ π_roll)",
                       "THEORY §11 (this suite's result)", chain,
                       facts={"split": Instance("truncated_sum_split"), "mart": Instance("truncated_martingale_part"),
-                             "jump": Instance("truncated_jump_part"), "kl": Instance("kl_truncation_split")})
+                             "jump": Instance("truncated_jump_part"), "kl": Instance("kl_truncation_split")},
+                      definitions={E_abs_sum_u: E_roll(sp.Abs(S_PATH))})
 
 
 def _ceiling_capped() -> Derivation:

@@ -62,15 +62,6 @@ def truncation(pair) -> Truncation:
 
 @LEMMA_SETTINGS
 @given(pairs)
-def test_additive_split(pair):
-    w = truncation(pair)
-    ratio = assert_lemma("additive_split", sup_R_Error=worst_case_error(pair).value,
-                         D_TV_seq=total_variation_seq(pair), E_abs_sum_u=w.E(np.abs(w.u.sum(axis=0))))
-    target(ratio, label="sup_R|Error| / (D_TV^seq + ½E|Σu|)")
-
-
-@LEMMA_SETTINGS
-@given(pairs)
 def test_truncated_sum_split(pair):
     w = truncation(pair)
     ratio = assert_lemma("truncated_sum_split", E_abs_sum_u=w.E(np.abs(w.u.sum(axis=0))),
