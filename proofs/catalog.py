@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from proofs import (advantage, bound_family, bound_relations, closed_forms, divergences, finite_sums, guarantees,
                     identities, kl_ceiling, lower_bounds, path_bound_proofs, path_recursions, propositions,
-                    second_moment_proofs)
+                    second_moment_proofs, statistic_bounds)
 from proofs.kernel import Derivation, DerivationError, DerivationReport
 
 
@@ -17,7 +17,7 @@ def all_derivations() -> tuple[Derivation, ...]:
               advantage.derivations(), bound_family.derivations(), bound_relations.derivations(),
               closed_forms.derivations(), guarantees.derivations(), propositions.derivations(),
               second_moment_proofs.derivations(), path_recursions.derivations(), path_bound_proofs.derivations(),
-              lower_bounds.derivations(), kl_ceiling.derivations())
+              lower_bounds.derivations(), kl_ceiling.derivations(), statistic_bounds.derivations())
     return tuple(d for group in groups for d in group)
 
 

@@ -34,6 +34,7 @@ p_theta = sp.IndexedBase("q", nonnegative=True)        # π_θ(v|c)
 # --- per position (THEORY §3–§4)
 Dbar = sp.Function("Dbar", nonnegative=True)           # D̄_s = E_{d_s^roll}[D_TV(c_s)]
 KLbar = sp.Function("KLbar", nonnegative=True)         # E_{d_s^roll}[D_KL(c_s)]
+chi2bar = sp.Function("chi2bar", nonnegative=True)     # E_{d_s^roll}[χ²(c_s)]: Q = Σ_s chi2bar(s)
 TV_d = sp.Function("TV_d", nonnegative=True)           # TV(d_t^θ, d_t^roll)
 KL_d = sp.Function("KL_d", nonnegative=True)           # KL(d_t^roll ‖ d_t^θ)
 E_d = sp.Function("E_d")                               # E_{c~d_t^roll}[·] (position, integrand)
