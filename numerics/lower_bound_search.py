@@ -34,9 +34,10 @@ from numerics.enumeration import worst_case_error
 from numerics.errors import TRMInputError
 from numerics.exact import exact_quantities
 from numerics.generators import softmax
-from numerics.lower_bounds import PairStatistics, additive_bound, bounds_for, check_statistic
+from numerics.lower_bounds import PairStatistics, check_statistic, ratios_of
 from numerics.pair import AutomatonPair, TabularPair, num_prefixes
 from numerics.second_moment import second_moment_dp
+from numerics.statistic_bounds import additive_bound, best_bound, bounds_for
 
 FAMILIES = ("tabular", "automaton")
 #: Largest number of (sequence, position) elements one objective evaluation may touch.
@@ -190,7 +191,8 @@ class SearchResult:
     pair         the pair (mixed with an identical-policy prompt of weight 1 − weight for 'kl_seq')
     score        the objective at the optimum (sup_R|Error|, or sup/bound for 'additive')
     stats        re-measured: sup_R|Error| by enumeration, the statistics by the exact engines
-    bounds, ratios  as in numerics.lower_bounds.LowerBound (ratio = bound / sup_R|Error|)
+    bounds, ratios, best  as in numerics.lower_bounds.LowerBound (ratio = bound / sup_R|Error| of this pair; the
+                 'additive' key at this pair's own D_TV^seq, the Q-only keys at its Q)
     """
 
     statistic: str
@@ -206,6 +208,7 @@ class SearchResult:
     stats: PairStatistics
     bounds: dict
     ratios: dict
+    best: tuple
     restarts: int
     evaluations: int
 
@@ -216,7 +219,10 @@ class SearchResult:
                 "worst_case_error": s.worst_case_error,
                 "statistics": {"kl_tok_max": s.kl_tok_max, "tv_tok_max": s.tv_tok_max, "chi2_tok_max": s.chi2_tok_max,
                                "kl_seq": s.kl_seq, "tv_seq": s.tv_seq, "chi2_pos_sum": s.chi2_pos_sum},
-                "bounds": dict(self.bounds), "ratios": dict(self.ratios), "restarts": self.restarts,
+                "bounds": dict(self.bounds), "ratios": dict(self.ratios),
+                "best": {"bound": self.best[0], "value": self.best[1],
+                         "ratio": self.best[1] / s.worst_case_error if s.worst_case_error > 0 else math.inf},
+                "restarts": self.restarts,
                 "evaluations": self.evaluations}
 
 
@@ -293,8 +299,8 @@ def search_worst_pair(statistic: str, value: float, T: int, *, kl_seq: float | N
     weight = objective.weight(ev)
     pair = _build_pair(objective.layout, roll, theta, weight)
     stats = measure(pair)
-    bounds = bounds_for(statistic, value if statistic != "additive" else stats.chi2_pos_sum, T, stats, kl_seq)
-    worst = stats.worst_case_error
-    ratios = {k: (b / worst if worst > 0 else math.inf) for k, b in bounds.items()}
+    bounds = bounds_for(statistic, value if statistic != "additive" else stats.chi2_pos_sum, T, kl_seq,
+                        tv_seq=stats.tv_seq)
     return SearchResult(statistic, value, kl_seq, T, family, V, states if family == "automaton" else None, weight,
-                        pair, score, stats, bounds, ratios, restarts, evaluations)
+                        pair, score, stats, bounds, ratios_of(bounds, stats.worst_case_error),
+                        best_bound(statistic, bounds), restarts, evaluations)

@@ -7,11 +7,16 @@ For a bound B(s) of a statistic s and a pair P with that statistic, B(s)/sup_R|E
 loses, the second what s forces. A construction P* gives worst(s) ≥ sup_R|Error|(P*), so B(s)/sup_R|Error|(P*)
 is the most a better proof from s alone could gain (and ≥ 1 whenever B is valid: a test).
 
-The statistics and their bounds (KL is roll ‖ θ, χ² is χ²(θ ‖ roll)):
-    'kl'      δ = max token KL                      → B* (paper and sharp), every other input at its worst case
-    'kl_seq'  δ and D_KL^seq ≤ D                    → B*(δ, D_KL^seq = min(D, Tδ)), the rest at worst case
-    'chi2'    χ²_max                                → B_χ²-max = ½ sqrt((1 + χ²_max)^T − 1 − Tχ²_max) (THEORY §10)
-    'additive' Q = Σ_t E_roll[χ²(c_t)], with the pair's own D_TV^seq → D_TV^seq + ½ sqrt(Q) (THEORY §11)
+The statistics and the suite's bounds that read only them (numerics.statistic_bounds; KL is roll ‖ θ, χ² is
+χ²(θ ‖ roll)):
+    'kl'      δ = max token KL                      → B* (paper and sharp), sequence_kl at D_KL^seq = Tδ, the ceiling
+    'kl_seq'  δ and D_KL^seq ≤ D                    → the same at D_KL^seq = min(D, Tδ)
+    'chi2'    χ²_max                                → B_χ²-max (THEORY §10); the tangent bound at γ = 0 and the
+                                                      additive bound with D_TV^seq ≤ 1, both at Q ≤ Tχ²_max
+    'additive' Q = Σ_t E_roll[χ²(c_t)]              → the tangent bound at γ = 0, the additive bound with
+                                                      D_TV^seq ≤ 1, and (a witness pair's own) D_TV^seq + ½ sqrt(Q)
+Each row also names the smallest of its statistic-only bounds ('best'): worst found ≤ worst(s) ≤ best, so best /
+worst found brackets what the statistic forces, and bound / best is the least a bound's proof loses.
 
 The constructions (one family, every member exact at any T by a binomial sum, numerics.iid):
     BranchPair(p, q, m, w): with probability w (the prompt) the i.i.d. two-token pair π_roll = (p, 1 − p),
@@ -20,9 +25,9 @@ The constructions (one family, every member exact at any T by a binomial sum, nu
         sup_R|Error| = w·E[W⁻] of the i.i.d. pair at horizon m,   D_TV^seq = w·(its D_TV^seq),
         D_KL^seq = w·m·D_KL,  Q = w·m·χ²,  max token KL, TV and χ² those of (p, q).
     w = 1, m = T is the i.i.d. pair itself. For each statistic the search fixes the statistic exactly (q from p
-    by a root of D_KL(p, q) = δ, or q = p + sqrt(χ² p(1 − p))) and maximises sup_R|Error| (for 'additive':
-    minimises the ratio) over p on a log-odds grid refined by a bounded scalar search, and over m and w where
-    they enter. The one-rare-token member (p → 0) has the closed forms proved in proofs.lower_bounds; the
+    by a root of D_KL(p, q) = δ, or q = p + sqrt(χ² p(1 − p))) and maximises sup_R|Error| over p on a log-odds grid
+    refined by a bounded scalar search, and over m and w where they enter; for 'additive' it also keeps, as the
+    witness of the pair-dependent bound D_TV^seq + ½ sqrt(Q), the member that minimises that bound's ratio. The one-rare-token member (p → 0) has the closed forms proved in proofs.lower_bounds; the
     small-automaton optimiser in numerics.lower_bound_search checks that nothing at small T beats the family.
 """
 from __future__ import annotations
@@ -35,18 +40,13 @@ import numpy as np
 import sympy as sp
 from scipy.optimize import brentq, minimize_scalar
 
-from numerics.bounds import BoundInputs, check_horizon, check_value, evaluate_bounds
-from numerics.chi2_bounds import chi2_max_bound_closed
+from numerics.bounds import check_horizon, check_value
 from numerics.errors import TRMInputError
 from numerics.iid import iid_pair, iid_worst_case
 from numerics.pair import AutomatonPair
-from proofs import kl_ceiling, lower_bounds as proved
-from proofs.symbols import T as T_sym, delta as delta_sym, kl_seq as kl_seq_sym
-
-STATISTICS = ("kl", "kl_seq", "chi2", "additive")
-#: Bounds reported per statistic (keys of LowerBound.bounds).
-BOUND_KEYS = {"kl": ("paper/unified", "sharp/unified"), "kl_seq": ("paper/unified", "sharp/unified"),
-              "chi2": ("chi2_max",), "additive": ("additive",)}
+from numerics.statistic_bounds import BOUND_KEYS, PAIR_KEYS, STATISTICS, additive_bound, best_bound, bounds_for
+from proofs import lower_bounds as proved
+from proofs.symbols import T as T_sym, delta as delta_sym
 #: Largest δ the KL search accepts (q with 1 − q ≈ e^(−δ/(1−p)) must stay representable below 1).
 MAX_KL = 20.0
 #: Smallest statistic value searched: below it the two-token constructions are beneath float64's resolution.
@@ -55,17 +55,10 @@ MIN_VALUE = 1e-12
 GRID_POINTS = 48
 
 
-def additive_bound(Q: float, tv_seq: float) -> float:
-    """THEORY §11 (this suite's result): sup_R|Error| ≤ D_TV^seq + ½ E|Σ_t u_t| ≤ D_TV^seq + ½ sqrt(Q),
-    Q = Σ_t E_roll[χ²(c_t)] (orthogonal increments of Σ_t u_t), when π_θ ≪ π_roll."""
-    return float(tv_seq) + 0.5 * math.sqrt(Q)
-
-
 @lru_cache(maxsize=None)
 def _closed_form(name: str):
     exprs = {"single_rare_error": (proved.SINGLE_RARE_ERROR, [proved.p, proved.q_, T_sym]),
-             "rare_limit": (proved.RARE_LIMIT_WORST, [delta_sym, T_sym]),
-             "ceiling": (kl_ceiling.KL_SEQ_CEILING, [kl_seq_sym])}
+             "rare_limit": (proved.RARE_LIMIT_WORST, [delta_sym, T_sym])}
     expr, args = exprs[name]
     return sp.lambdify(args, expr, modules="math")
 
@@ -80,13 +73,6 @@ def rare_limit_lower_bound(delta: float, T: int) -> float:
     """T(1 − e^(−δ))(1 − e^(−δ(T−1))), the limit p → 0 of |Error(R₁)| at q = 1 − e^(−δ) (proofs.lower_bounds,
     single_rare_limit_*): the supremum over pairs with max token KL ≤ δ is at least this."""
     return float(_closed_form("rare_limit")(delta, T))
-
-
-def kl_seq_ceiling(kl_seq: float) -> float:
-    """min(1, sqrt(D/2)) + sqrt(D) + 4D: every pair with D_KL^seq ≤ D (π_θ ≪ π_roll) has sup_R|Error| at most this
-    (proofs.kl_ceiling, kl_seq_ceiling_capped); with D = Tδ, every pair with max token KL δ. The other side of the
-    constructions: the worst case a statistic forces lies between them."""
-    return float(_closed_form("ceiling")(kl_seq))
 
 
 # ----------------------------------------------------------------------------------------------- the family
@@ -264,38 +250,50 @@ ADDITIVE_BRANCH_CHI2_CAP = 16.0
 
 
 @lru_cache(maxsize=4096)
-def best_iid_additive(Q: float, m: int) -> tuple[float, float, float, float]:
-    """(p, q, weight, ratio): the branch pair with Σ_t E_roll[χ²(c_t)] = Q over m mismatched positions that
-    minimises (D_TV^seq + ½ sqrt(Q)) / sup_R|Error|. A branch of weight w and per-token χ² = y has Q = w·m·y, so
-    for fixed Q the ratio is [TV_y + m y/(2 sqrt(Q))] / S_y with TV_y, S_y the i.i.d. pair's D_TV^seq and
-    sup_R|Error| at horizon m; y runs over Q/m·8^k (w = Q/(m y) ≤ 1), p over the usual search."""
-    best = None
+def best_iid_chi2_sum(Q: float, m: int) -> tuple[tuple | None, tuple | None]:
+    """Two branch pairs with Σ_t E_roll[χ²(c_t)] = Q over m mismatched positions, from one set of i.i.d. evaluations:
+    ``(p, q, weight, ratio)`` minimising (D_TV^seq + ½ sqrt(Q)) / sup_R|Error| at the pair's own D_TV^seq (the
+    witness of that pair-dependent bound), and ``(p, q, weight, worst)`` maximising sup_R|Error| (the worst case
+    given Q alone); None where no member is feasible. A branch of weight w and per-token χ² = y has Q = w·m·y,
+    sup_R|Error| = w·S_y and D_TV^seq = w·TV_y (S_y, TV_y the i.i.d. pair's at horizon m); y runs over Q/m·8^k
+    (w = Q/(m y) ≤ 1), p over the usual search (both objectives see the same grid points, evaluated once)."""
+    by_ratio = by_worst = None
     y = Q / m
     while True:
-        chi2 = y
+        chi2, w = y, min(1.0, Q / (m * y))
+        seen = {}
 
-        def score(x, chi2=chi2):
-            p = _expit(x)
-            q = theta_for_chi2(p, chi2)
-            if q is None:
+        def member(x, chi2=chi2, seen=seen):
+            if x not in seen:
+                p = _expit(x)
+                q = theta_for_chi2(p, chi2)
+                seen[x] = None if q is None else iid_worst_case(p, q, m)
+            return seen[x]
+
+        def inverse_ratio(x, w=w, member=member):
+            r = member(x)
+            if r is None or r.worst_case_error <= 0:
                 return -math.inf
-            r = iid_worst_case(p, q, m)
-            bound = r.tv_seq + m * chi2 / (2.0 * math.sqrt(Q))
-            return r.worst_case_error / bound if r.worst_case_error > 0 else -math.inf
+            return w * r.worst_case_error / additive_bound(Q, w * r.tv_seq)
+
+        def worst(x, w=w, member=member):
+            r = member(x)
+            return -math.inf if r is None else w * r.worst_case_error
 
         lo, hi = _p_range(m)
         hi = min(hi, -math.log(chi2) - 1e-9)         # q < 1 needs p < 1/(1 + χ²)
-        x, value = _search(score, lo, hi)
-        if value > 0 and (best is None or value > best[0]):
-            p = _expit(x)
-            best = (value, p, theta_for_chi2(p, chi2), min(1.0, Q / (m * chi2)))
+        for objective, best, slot in ((inverse_ratio, by_ratio, 0), (worst, by_worst, 1)):
+            x, value = _search(objective, lo, hi)
+            if value > 0 and (best is None or value > best[0]):
+                p = _expit(x)
+                found = (value, p, theta_for_chi2(p, chi2), w)
+                by_ratio, by_worst = (found, by_worst) if slot == 0 else (by_ratio, found)
         y *= 8.0
         if y > max(ADDITIVE_BRANCH_CHI2_CAP, Q / m):
             break
-    if best is None:
-        return 0.5, 0.5, 1.0, math.inf
-    value, p, q, w = best
-    return p, q, w, 1.0 / value
+    ratio = None if by_ratio is None else (by_ratio[1], by_ratio[2], by_ratio[3], 1.0 / by_ratio[0])
+    worst_case = None if by_worst is None else (by_worst[1], by_worst[2], by_worst[3], by_worst[0])
+    return ratio, worst_case
 
 
 def horizon_grid(T: int, extra=()) -> list[int]:
@@ -311,26 +309,34 @@ def additive_horizons(T: int) -> list[int]:
     return sorted({m for m in (2 * 4**k for k in range(20)) if m <= T} | ({T} if T >= 2 else set()))
 
 
-# ----------------------------------------------------------------------------------------------- bounds
-def bounds_for(statistic: str, value: float, T: int, stats: PairStatistics, kl_seq: float | None = None) -> dict:
-    """{key: bound} of BOUND_KEYS[statistic] at the statistic's value (the pair's own D_TV^seq for 'additive')."""
-    if statistic in ("kl", "kl_seq"):
-        D = None if statistic == "kl" else min(kl_seq, T * value)
-        inputs = BoundInputs.worst_case(T, value, kl_seq=D)
-        return {f"{family}/unified": evaluate_bounds(inputs, family)["unified"] for family in ("paper", "sharp")}
-    if statistic == "chi2":
-        return {"chi2_max": chi2_max_bound_closed(T, value)}
-    return {"additive": additive_bound(value, stats.tv_seq)}
+# ----------------------------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class Witness:
+    """The member that minimises a pair-dependent bound's ratio (PAIR_KEYS), with its exact statistics."""
+
+    pair: BranchPair
+    stats: PairStatistics
+
+    def to_json(self) -> dict:
+        return {"construction": _construction_json(self.pair), "worst_case_error": self.stats.worst_case_error,
+                "tv_seq": self.stats.tv_seq, "chi2_pos_sum": self.stats.chi2_pos_sum}
+
+
+def _construction_json(pair: BranchPair) -> dict:
+    return {"p_roll": pair.p_roll, "p_theta": pair.p_theta, "m": pair.m, "weight": pair.weight}
 
 
 @dataclass(frozen=True)
 class LowerBound:
-    """The best construction found for one statistic value and horizon, with the bounds and their ratios.
+    """The best construction found for one statistic value and horizon, with the suite's bounds from that statistic
+    (numerics.statistic_bounds) and their ratios.
 
     ratios[key] = bounds[key] / stats.worst_case_error (+inf where the worst case is 0): the most a better proof
-    from the same statistic could gain. ``reference`` holds the i.i.d. symmetric pair's worst case at the same
-    statistic, for 'kl' the kernel-proved closed-form lower bounds (single_rare_*), and for 'kl' and 'kl_seq' the
-    kernel-proved ceiling on every pair's worst case (kl_seq_ceiling): bound / ceiling is the least the proof loses."""
+    from the same statistic could gain; for a key of ``witness`` (the additive bound at a pair's own D_TV^seq) the
+    bound and the worst case are the witness pair's. ``best`` = (key, value) of the smallest bound that reads only the
+    statistic: worst found ≤ worst(statistic) ≤ best, so bounds[key] / best is the least key's proof loses.
+    ``reference`` holds the i.i.d. symmetric pair's worst case at the same statistic and, for 'kl', the
+    kernel-proved closed-form lower bounds (single_rare_*)."""
 
     statistic: str
     value: float
@@ -340,17 +346,26 @@ class LowerBound:
     stats: PairStatistics
     bounds: dict
     ratios: dict
+    best: tuple
     reference: dict = field(default_factory=dict)
+    witness: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
+        key, value = self.best
+        worst = self.stats.worst_case_error
         return {"statistic": self.statistic, "value": self.value, "kl_seq_cap": self.kl_seq, "T": self.T,
-                "construction": {"p_roll": self.pair.p_roll, "p_theta": self.pair.p_theta, "m": self.pair.m,
-                                 "weight": self.pair.weight},
-                "worst_case_error": self.stats.worst_case_error,
+                "construction": _construction_json(self.pair), "worst_case_error": worst,
                 "statistics": {"kl_tok_max": self.stats.kl_tok_max, "tv_tok_max": self.stats.tv_tok_max,
                                "chi2_tok_max": self.stats.chi2_tok_max, "kl_seq": self.stats.kl_seq,
                                "tv_seq": self.stats.tv_seq, "chi2_pos_sum": self.stats.chi2_pos_sum},
-                "bounds": dict(self.bounds), "ratios": dict(self.ratios), "reference": dict(self.reference)}
+                "bounds": dict(self.bounds), "ratios": dict(self.ratios),
+                "best": {"bound": key, "value": value, "ratio": value / worst if worst > 0 else math.inf},
+                "witness": {k: w.to_json() for k, w in self.witness.items()}, "reference": dict(self.reference)}
+
+
+def ratios_of(bounds: dict, worst: float) -> dict:
+    """{key: bound / worst}, +inf where the worst case is 0."""
+    return {k: (b / worst if worst > 0 else math.inf) for k, b in bounds.items()}
 
 
 def check_statistic(statistic: str, value, kl_seq=None) -> tuple[str, float, float | None]:
@@ -379,11 +394,12 @@ def check_statistic(statistic: str, value, kl_seq=None) -> tuple[str, float, flo
 
 
 def best_construction(statistic: str, value: float, T: int, kl_seq: float | None = None) -> LowerBound:
-    """The construction of the family (module docstring) with the largest sup_R|Error| at the statistic's value
-    (for 'additive': the smallest bound/worst ratio at Q = value), its exact statistics, bounds and ratios."""
+    """The construction of the family (module docstring) with the largest sup_R|Error| at the statistic's value, its
+    exact statistics, the suite's bounds from that statistic and their ratios (for 'additive' also the witness that
+    minimises the ratio of the additive bound at its own D_TV^seq)."""
     statistic, value, kl_seq = check_statistic(statistic, value, kl_seq)
     T = check_horizon(T)
-    reference = {}
+    reference, witness = {}, None
     if statistic == "kl":
         p, q, _ = best_iid_kl(value, T)
         pair = BranchPair(p, q, T, T)
@@ -392,7 +408,6 @@ def best_construction(statistic: str, value: float, T: int, kl_seq: float | None
         reference["proved_rare_limit"] = rare_limit_lower_bound(value, T)
         p_small = proved_small_pair(value, T)
         reference["proved_rare_closed_form"] = (abs(single_rare_error(*p_small, T)) if p_small is not None else 0.0)
-        reference["proved_ceiling"] = kl_seq_ceiling(T * value)
     elif statistic == "kl_seq":
         candidates = []
         for m in horizon_grid(T, (math.ceil(kl_seq / value),)):
@@ -400,23 +415,37 @@ def best_construction(statistic: str, value: float, T: int, kl_seq: float | None
             weight = min(1.0, kl_seq / (m * two_token_kl(p, q)))
             candidates.append((weight * w, BranchPair(p, q, T, m, weight)))
         pair = max(candidates, key=lambda c: c[0])[1]
-        reference["proved_ceiling"] = kl_seq_ceiling(min(kl_seq, T * value))
     elif statistic == "chi2":
         p, q, _ = best_iid_chi2(value, T)
         pair = BranchPair(p, q, T, T)
         reference["symmetric_iid"] = iid_worst_case(0.5, 0.5 + 0.5 * math.sqrt(value), T).worst_case_error \
             if value < 1 else None
     else:
-        candidates = [(best_iid_additive(value, m), m) for m in additive_horizons(T)]
-        if not candidates:
+        found = [(best_iid_chi2_sum(value, m), m) for m in additive_horizons(T)]
+        by_ratio = [(r, m) for (r, _), m in found if r is not None]
+        by_worst = [(w, m) for (_, w), m in found if w is not None]
+        if not by_ratio or not by_worst:
             raise TRMInputError(f"T = {T}: at T = 1 every pair has Error = 0, so no ratio is defined")
-        (p, q, w, _), m = min(candidates, key=lambda c: c[0][3])
+        (p, q, w, _), m = min(by_ratio, key=lambda c: c[0][3])
+        witness = BranchPair(p, q, T, m, w)
+        (p, q, w, _), m = max(by_worst, key=lambda c: c[0][3])
         pair = BranchPair(p, q, T, m, w)
     stats = pair.statistics()
-    bounds = bounds_for(statistic, value, T, stats, kl_seq)
-    worst = stats.worst_case_error
-    ratios = {k: (b / worst if worst > 0 else math.inf) for k, b in bounds.items()}
-    return LowerBound(statistic, value, kl_seq, T, pair, stats, bounds, ratios, reference)
+    if witness is None:
+        bounds = bounds_for(statistic, value, T, kl_seq)
+        ratios = ratios_of(bounds, stats.worst_case_error)
+        witnesses = {}
+    else:
+        w_stats = witness.statistics()
+        if w_stats.worst_case_error > stats.worst_case_error:      # the ratio's minimiser may reach further
+            pair, stats = witness, w_stats
+        bounds = bounds_for(statistic, value, T, kl_seq, tv_seq=w_stats.tv_seq)
+        ratios = ratios_of(bounds, stats.worst_case_error)
+        witnesses = {key: Witness(witness, w_stats) for key in PAIR_KEYS[statistic]}
+        ratios.update({key: r for key, r in ratios_of(bounds, w_stats.worst_case_error).items()
+                       if key in PAIR_KEYS[statistic]})
+    return LowerBound(statistic, value, kl_seq, T, pair, stats, bounds, ratios, best_bound(statistic, bounds),
+                      reference, witnesses)
 
 
 def proved_small_pair(delta: float, T: int) -> tuple[float, float] | None:

@@ -6,7 +6,7 @@ import pytest
 from tests.cli.test_cli import run
 
 ROW_KEYS = {"statistic", "value", "kl_seq_cap", "T", "construction", "worst_case_error", "statistics", "bounds",
-            "ratios", "reference", "search"}
+            "ratios", "best", "reference", "witness", "search"}
 
 
 def test_json_contract_and_ratios(capsys):
@@ -16,11 +16,21 @@ def test_json_contract_and_ratios(capsys):
     assert payload["statistic"] == "kl" and [r["T"] for r in payload["rows"]] == [2, 4096]
     for row in payload["rows"]:
         assert set(row) == ROW_KEYS and row["search"] is None
-        assert set(row["bounds"]) == {"paper/unified", "sharp/unified"}
+        assert set(row["bounds"]) == set(payload["bound_keys"]) == {"paper/unified", "sharp/unified", "sequence_kl",
+                                                                     "kl_ceiling"}
+        assert set(payload["kernel"]) == set(payload["bound_keys"])
         assert all(r >= 1 for r in row["ratios"].values())
         assert row["statistics"]["kl_tok_max"] <= 1e-4
+        best = row["best"]
+        assert best["value"] == min(row["bounds"].values()) == row["bounds"][best["bound"]]
+        assert best["ratio"] == pytest.approx(best["value"] / row["worst_case_error"], rel=1e-12)
+        assert row["witness"] == {}
     assert payload["rows"][0]["ratios"]["sharp/unified"] < 1.001          # tight at T = 2
     assert payload["rows"][1]["ratios"]["sharp/unified"] > 50             # loose by √T-ish at T = 4096
+    late = payload["rows"][1]
+    assert late["best"]["bound"] == "sequence_kl"                          # D_KL^seq ≤ Tδ beats B* at T = 4096
+    assert late["bounds"]["sequence_kl"] == pytest.approx(4096 * 1e-4, rel=1e-12)
+    assert late["bounds"]["sequence_kl"] < late["bounds"]["kl_ceiling"]
 
 
 def test_search_and_every_statistic(capsys):
@@ -28,7 +38,11 @@ def test_search_and_every_statistic(capsys):
                        "--restarts", "1", "--maxiter", "20", "--json")
     row = json.loads(out)["rows"][0]
     assert code == 0 and row["search"]["statistics"]["chi2_tok_max"] <= 2e-4 * (1 + 1e-12)
-    assert set(row["search"]["bounds"]) == {"chi2_max"}
+    assert set(row["search"]["bounds"]) == {"chi2_max", "tangent_at_zero", "additive_tv_le_1"}
+    Q = 3 * 2e-4
+    assert row["bounds"]["tangent_at_zero"] == pytest.approx(0.5 * (1 + (1 + Q) ** 0.5), rel=1e-12)
+    assert row["bounds"]["additive_tv_le_1"] == pytest.approx(1 + 0.5 * Q ** 0.5, rel=1e-12)
+    assert row["best"]["bound"] == "chi2_max"                              # B_χ²-max is tight while Tχ² ≪ 1
     for argv in (["--statistic", "kl-seq", "--value", "1e-4", "--kl-seq", "1e-3"],
                  ["--statistic", "additive", "--value", "0.5"]):
         code, out, _ = run(capsys, "lower-bounds", *argv, "--T", "64")
@@ -50,3 +64,16 @@ def test_bad_input_is_one_line_with_exit_code_2(capsys, argv, message):
     code, out, err = run(capsys, "lower-bounds", *argv)
     assert code == 2 and not out
     assert err.startswith("trm lower-bounds: error:") and message in err and err.count("\n") == 1
+
+
+def test_additive_rows_carry_a_witness(capsys):
+    """Under 'additive' the pair-dependent D_TV^seq + ½√Q is reported at its witness (the member minimising its ratio)
+    and never chosen as 'best'; the best from Q alone is the tangent bound at γ = 0."""
+    code, out, _ = run(capsys, "lower-bounds", "--statistic", "additive", "--value", "0.5", "--T", "64", "--json")
+    row = json.loads(out)["rows"][0]
+    witness = row["witness"]["additive"]
+    assert code == 0 and witness["chi2_pos_sum"] == pytest.approx(0.5, rel=1e-9)
+    assert row["bounds"]["additive"] == pytest.approx(witness["tv_seq"] + 0.5 * 0.5 ** 0.5, rel=1e-12)
+    assert row["ratios"]["additive"] == pytest.approx(row["bounds"]["additive"] / witness["worst_case_error"])
+    assert row["best"]["bound"] == "tangent_at_zero"
+    assert row["worst_case_error"] >= witness["worst_case_error"]

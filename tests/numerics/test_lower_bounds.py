@@ -88,7 +88,13 @@ def test_construction_attains_its_statistic_and_worst_case(statistic, value, kl_
         assert math.isclose(m.chi2_tok_max, value, rel_tol=1e-9)
     if statistic == "additive":
         assert math.isclose(m.chi2_pos_sum, value, rel_tol=1e-9)
-        assert_close(lb.bounds["additive"], m.tv_seq + 0.5 * math.sqrt(value), "additive bound at the pair's D_TV^seq")
+        witness = lb.witness["additive"]
+        w = measure(witness.pair.automaton())
+        assert math.isclose(w.chi2_pos_sum, value, rel_tol=1e-9)
+        assert_close(witness.stats.worst_case_error, w.worst_case_error, "the witness's sup_R|Error|")
+        assert_close(lb.bounds["additive"], w.tv_seq + 0.5 * math.sqrt(value), "additive bound at the witness's D_TV^seq")
+        assert_close(lb.ratios["additive"], lb.bounds["additive"] / w.worst_case_error, "ratio at the witness")
+        assert lb.stats.worst_case_error >= w.worst_case_error * (1 - 1e-12)     # the worst given Q reaches further
     assert lb.stats.worst_case_error > 0
 
 
@@ -175,7 +181,7 @@ def test_constructions_stay_below_the_proved_ceiling(statistic, kl_seq, T):
     """The kernel-proved ceiling min(1, sqrt(D/2)) + sqrt(D) + 4D holds for every construction (a cross-check of both),
     and at T = 4096 it already lies below B* (sharp): there B* is loose by more than any pair forces."""
     lb = best_construction(statistic, 1e-4, T, kl_seq)
-    ceiling = lb.reference["proved_ceiling"]
+    ceiling = lb.bounds["kl_ceiling"]
     assert lb.stats.worst_case_error <= ceiling
     D = lb.stats.kl_seq
     assert lb.stats.worst_case_error <= min(1, math.sqrt(D / 2)) + math.sqrt(D) + 4 * D
