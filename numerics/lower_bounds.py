@@ -44,7 +44,7 @@ from numerics.bounds import check_horizon, check_value
 from numerics.errors import TRMInputError
 from numerics.iid import iid_pair, iid_worst_case
 from numerics.pair import AutomatonPair
-from numerics.statistic_bounds import BOUND_KEYS, PAIR_KEYS, STATISTICS, additive_bound, best_bound, bounds_for
+from numerics.statistic_bounds import PAIR_KEYS, STATISTICS, additive_bound, best_bound, bounds_for
 from proofs import lower_bounds as proved
 from proofs.symbols import T as T_sym, delta as delta_sym
 #: Largest δ the KL search accepts (q with 1 − q ≈ e^(−δ/(1−p)) must stay representable below 1).
