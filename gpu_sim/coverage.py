@@ -200,8 +200,8 @@ def _main() -> None:
     parser.add_argument("--level", type=float, default=DEFAULT_LEVEL)
     parser.add_argument("--reference-rows", type=int, default=1_000_000)
     args = parser.parse_args()
-    print(f"| case | truth | sup_R\\|Error\\| | rows | coverage | lower > truth | upper < truth | L' lower > L' | "
-          f"false certificates | certified | median upper/truth |")
+    print("| case | truth | sup_R\\|Error\\| | rows | coverage | lower > truth | upper < truth | L' lower > L' | "
+          "false certificates | certified | median upper/truth |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for case in default_cases(args.reference_rows):
         for rows in args.rows:

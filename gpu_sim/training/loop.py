@@ -244,7 +244,7 @@ def run_training(cfg: TrainConfig, progress=None) -> dict:
     device = resolve_device(cfg.device)
     shape, engine, T = cfg.shape, cfg.engine, cfg.T
     runs = cfg.runs
-    R, S = len(runs), len(cfg.seeds)
+    R = len(runs)
     B, V = cfg.prompts * cfg.group, shape.vocab
     task = SuccessorTask(V, T, cfg.follow, cfg.forks)
     seed_of_run = torch.tensor([cfg.seeds.index(s) for _, s in runs], device=device)

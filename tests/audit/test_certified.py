@@ -3,7 +3,6 @@ improvement certificate, and the bound inputs that are means. Checked on dumps d
 whose every sequence is enumerated (the exact truth), at level 1 − 1e-6 so that a single check fails by
 chance with probability ≤ 1e-6; padding never changes a number; bad input exits 2 or is flagged."""
 import json
-import math
 
 import numpy as np
 import pytest

@@ -8,7 +8,6 @@ most 1.5e-6 per case and 3e-5 for the slow table): the interval misses ≤ q(R, 
 end ≤ q(R, (1 − level)/2), false certificates ≤ q(R, 1 − level). The default run samples two cases with
 exact truths (60 replicates of 300 rows, a few seconds); the slow run the table of docs/certification.md at
 1,000 rows (200 replicates each)."""
-import numpy as np
 import pytest
 from scipy import stats
 
