@@ -11,8 +11,8 @@ so S = Σ_t u_t = S^b + S^s and E|S| ≤ Σ_t E|u^b_t| + sqrt(E[(S^s)²]) = A_b 
 (the small parts' increments are orthogonal). r* = ∞ gives (0, Q): E|S| ≤ sqrt(Q); "every token large" gives
 (Σ_t E|u_t| = 2 Σ_t D̄_t, 0), the L1 triangle inequality. Large ratios (heavy tails, flips to a token π_roll
 almost never emits) go to the L1 part, where a rare huge u costs its mean, not its square. Every sum over
-positions is the occupation measure Σ_t d_t^roll applied to a per-context column (numerics.transition's √T blocks
-for time-homogeneous pairs, one push per position otherwise).
+positions is the occupation measure Σ_t d_t^roll applied to a per-context column (numerics.transition.power_series
+for time-homogeneous pairs: O(S³ log T), nothing of length T; one push per position otherwise).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from numerics.pair import AutomatonPair, TabularPair, as_automaton
-from numerics.transition import DENSE_STATE_LIMIT, TransitionOperator, forward_matrix, position_expectations
+from numerics.transition import DENSE_STATE_LIMIT, TransitionOperator, forward_matrix, power_series
 
 #: Thresholds r* on ρ searched (0: every token large, the L1 triangle inequality; inf: none, sqrt(Q)).
 THRESHOLDS = (0.0, 1.25, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 100.0, 1e3, 1e4, math.inf)
@@ -50,9 +50,10 @@ def occupation_sums(auto: AutomatonPair, columns) -> list[float]:
     T, S = auto.T, auto.S
     if not auto.time_dependent:
         cols = [np.asarray(c, dtype=np.float64) for c in columns]
-        if S <= DENSE_STATE_LIMIT:
+        if S <= DENSE_STATE_LIMIT:                             # Σ_t d_t by binary powering: nothing of length T
             F = forward_matrix(auto.next_state, auto.roll)
-            return [float(v.sum()) for v in position_expectations(auto.init.astype(np.float64), F, cols, T)]
+            _, occupation = power_series(np.ascontiguousarray(F.T), auto.init.astype(np.float64), T)
+            return [float(occupation @ c) for c in cols]
         op = TransitionOperator(auto.next_state, auto.roll)
         d, totals = auto.init.astype(np.float64), np.zeros(len(cols))
         for t in range(T):
