@@ -50,3 +50,27 @@ def test_split_columns_are_mean_zero_parts():
         assert abs(float((roll * ub).sum())) < 1e-12 and abs(float((roll * us).sum())) < 1e-9
         assert_close(g[0], float((roll * np.abs(ub)).sum()), f"g_b at {r}")
         assert_close(q[0], float((roll * us * us).sum()), f"q_s at {r}", scale=1 + q[0])
+
+
+def test_path_inputs_hold_nothing_of_length_T():
+    """At T = 2^22 one float64 array of length T is 32 MiB: the path-moment DPs, the split's occupation sums and
+    the weighted χ² search of a time-homogeneous pair (what `trm exact` runs) must stay far below that (they are
+    O(S³ log T) powers of small operators). 24 per-position arrays here once took `trm exact` at T = 10⁷ to 2 GB."""
+    import tracemalloc
+
+    from numerics.path_bounds import search_weighted_chi2
+
+    rng = np.random.default_rng(0)
+    S, V, T = 8, 4, 2**22
+    roll = rng.dirichlet(np.ones(V), S)
+    theta = 0.9 * roll + 0.1 * rng.dirichlet(np.ones(V), S)
+    pair = AutomatonPair(np.full(S, 1 / S), rng.integers(0, S, (S, V)), roll, theta, rng.uniform(0, 1, S), T)
+    tracemalloc.start()
+    try:
+        path_moments(pair)
+        split_sum_bounds(pair)
+        search_weighted_chi2(pair, 1.0, grid="auto", max_seconds=30.0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20, f"peak {peak / 2**20:.1f} MiB: something of length T was allocated"
