@@ -5,18 +5,10 @@ import math
 
 import pytest
 
+from tests.cli.test_cli import run
 from trm.cli import main
 
 PATH_BOUNDS = ("sequence_kl", "additive", "tangent", "weighted_chi2")
-
-
-def run(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -29,3 +29,20 @@ def assert_lemma(name: str, **values) -> float:
 #: The examples per cited-lemma test: a quarter of the active profile's (at least 15), so that the
 #: thorough profile scales them too.
 LEMMA_SETTINGS = settings(max_examples=max(15, settings().max_examples // 4))
+
+
+def contexts_along_sequences(auto, table):
+    """Yield (t, states) for t < T, states [X, M]: the context state of every sequence that
+    numerics.enumeration.enumerate_sequences(auto) enumerated, at position t (sequence index = its tokens in base
+    V, first token most significant); for replaying a per-context quantity along each sequence."""
+    T, V = auto.T, auto.V
+    seq = np.arange(table.log_p_roll.shape[1])
+    states = np.repeat(table.prompt_states[:, None], seq.size, axis=1)
+    for t in range(T):
+        yield t, states
+        states = auto.next_state[states, (seq // V ** (T - 1 - t)) % V]
+
+
+def sequence_probabilities(table) -> np.ndarray:
+    """[X·M] P(x) P^roll(y | x) of every enumerated sequence, in the order of table.rho_minus_one's columns."""
+    return (table.prompt_prob[:, None] * np.exp(table.log_p_roll)).ravel()

@@ -21,7 +21,8 @@ from numerics.exact import as_automaton, exact_quantities
 from proofs.kl_ceiling import derivations as _register_kl_ceiling_lemmas
 from tests.proofs.extremal_pairs import (boundary_martingale_pair, equal_pair, escape_tree, one_jump_pair,
                                          rare_jump_pair, two_state_pair)
-from tests.proofs.lemma_checks import LEMMA_SETTINGS, assert_lemma
+from tests.proofs.lemma_checks import (LEMMA_SETTINGS, assert_lemma, contexts_along_sequences,
+                                      sequence_probabilities)
 from tests.strategies import automaton_pairs, tabular_pairs
 
 _register_kl_ceiling_lemmas()
@@ -56,20 +57,16 @@ class Truncation:
 def truncation(pair) -> Truncation:
     auto = as_automaton(pair)
     table = enumerate_sequences(auto)
-    T, V = auto.T, auto.V
-    X, Mn = table.log_p_roll.shape
-    seq = np.arange(Mn)
-    states = np.repeat(table.prompt_states[:, None], Mn, axis=1)
-    beta, a_part, b_part = (np.empty((T, X, Mn)) for _ in range(3))
-    for t in range(T):
+    T = auto.T
+    beta, a_part, b_part = (np.empty((T,) + table.log_p_roll.shape) for _ in range(3))
+    for t, states in contexts_along_sequences(auto, table):
         roll, theta = auto.policies_at(t)
         x = np.where(roll > 0, theta / np.where(roll > 0, roll, 1.0) - 1.0, 0.0)      # [S, V]
         big = x > 1
         beta[t] = np.sum(roll * np.where(big, x, 0.0), axis=-1)[states]
         a_part[t] = np.sum(roll * np.where(big, 0.0, _phi(x)), axis=-1)[states]
         b_part[t] = np.sum(roll * np.where(big, _phi(x), 0.0), axis=-1)[states]
-        states = auto.next_state[states, (seq // V ** (T - 1 - t)) % V]
-    P = (table.prompt_prob[:, None] * np.exp(table.log_p_roll)).ravel()
+    P = sequence_probabilities(table)
     u = table.rho_minus_one.reshape(T, -1)
     beta, a_part, b_part = (z.reshape(T, -1) for z in (beta, a_part, b_part))
     big = u > 1

@@ -16,7 +16,8 @@ from numerics.enumeration import enumerate_sequences, worst_case_error
 from numerics.exact import as_automaton
 from proofs.second_moment_proofs import derivations as _register_chi2_lemmas
 from tests.proofs.extremal_pairs import equal_pair, symmetric_pair, two_state_pair
-from tests.proofs.lemma_checks import LEMMA_SETTINGS, assert_lemma
+from tests.proofs.lemma_checks import (LEMMA_SETTINGS, assert_lemma, contexts_along_sequences,
+                                      sequence_probabilities)
 from tests.strategies import automaton_pairs, tabular_pairs
 
 _register_chi2_lemmas()
@@ -39,19 +40,14 @@ class Walk:
 def walk(pair) -> Walk:
     auto = as_automaton(pair)
     table = enumerate_sequences(auto)
-    T, V = auto.T, auto.V
-    X, Mn = table.log_p_roll.shape
-    seq = np.arange(Mn)
-    states = np.repeat(table.prompt_states[:, None], Mn, axis=1)
-    chi2 = np.empty((T, X, Mn))
+    T = auto.T
+    chi2 = np.empty((T,) + table.log_p_roll.shape)
     best = 0.0
-    for t in range(T):
+    for t, states in contexts_along_sequences(auto, table):
         roll_t, theta_t = auto.policies_at(t)
-        per_state = token_chi2(roll_t, theta_t)
-        chi2[t] = per_state[states]
+        chi2[t] = token_chi2(roll_t, theta_t)[states]
         best = max(best, float(np.where(table.reachable[t], chi2[t], 0.0).max()))
-        states = auto.next_state[states, (seq // V ** (T - 1 - t)) % V]
-    P = (table.prompt_prob[:, None] * np.exp(table.log_p_roll)).ravel()
+    P = sequence_probabilities(table)
     u = table.rho_minus_one.reshape(T, -1)
     M = np.vstack([np.ones((1, u.shape[1])), np.cumprod(1.0 + u, axis=0)])
     return Walk(P, u, M, chi2.reshape(T, -1), best, T)
