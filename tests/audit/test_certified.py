@@ -14,7 +14,7 @@ from numerics.enumeration import exact_by_enumeration, worst_case_error
 from numerics.exact import exact_quantities
 from numerics.generators import MismatchModel, random_pair
 from numerics.martingale import sequence_brackets
-from trm.cli import main
+from tests.cli.runner import run
 
 LEVEL = 1 - 1e-6
 
@@ -78,15 +78,6 @@ def test_several_steps_line_up_the_intervals(tmp_path, pair):
         write_dump(paths[-1], {**sample_dump(pair, 40, seed=k), "global_steps": np.array(k + 1)})
     tr = audit_files(paths, AuditConfig())["trends"]
     assert len(tr["suite/worst_case_error_upper"]) == 2 and len(tr["suite/certified_improvement_lower"]) == 2
-
-
-def run(capsys, *argv):
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_command_line_level_json_and_bad_input(capsys, tmp_path, pair):

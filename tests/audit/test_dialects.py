@@ -12,7 +12,7 @@ from audit import dialects
 from audit.readers import write_dump
 from audit.run import AuditConfig, audit_file
 from numerics.errors import TRMInputError
-from tests.cli.test_audit_cli import run
+from tests.cli.runner import run
 
 INTERFACE = ("NAME", "ORDER", "TITLE", "SOURCE", "KEYS", "METRICS", "DEFAULTS", "add_arguments", "options_from_args",
              "plan", "Rules")

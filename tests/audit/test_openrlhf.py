@@ -16,7 +16,7 @@ import torch
 from audit.dialects import openrlhf
 from audit.readers import write_dump
 from numerics.errors import TRMInputError
-from tests.cli.test_audit_cli import run
+from tests.cli.runner import run
 
 
 def masked_mean(tensor, mask, dim=None):

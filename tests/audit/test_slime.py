@@ -16,7 +16,7 @@ import torch
 from audit.dialects import slime
 from audit.readers import Dump
 from numerics.errors import TRMInputError
-from tests.cli.test_audit_cli import run
+from tests.cli.runner import run
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import torch
 from audit.dialects import trl
 from audit.readers import write_dump
 from numerics.errors import TRMInputError
-from tests.cli.test_audit_cli import run
+from tests.cli.runner import run
 
 FORMATS = [".npz", ".pt", ".safetensors", ".parquet"]
 

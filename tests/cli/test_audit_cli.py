@@ -11,22 +11,12 @@ import torch
 from audit.dialects import verl
 from audit.readers import write_dump
 from tests.audit import verl_reference as ref
-from trm.cli import main
+from tests.cli.runner import run
 
 FORMATS = [".npz", ".pt", ".safetensors", ".parquet"]
 OPTION_THRESHOLDS = {"token_k1": "0.6_1.4", "token_k2": "0.02", "token_k3": "0.01", "seq_sum_k1": "0.5_2.0",
                      "seq_sum_k2": "0.3", "seq_sum_k3": "0.3", "seq_mean_k1": "0.95_1.1", "seq_mean_k2": "0.01",
                      "seq_mean_k3": "0.005", "seq_max_k2": "0.05", "seq_max_k3": "0.1"}
-
-
-def run(capsys, *argv):
-    """(exit code, stdout, stderr) of `trm argv`, whether argparse or the command refused the input."""
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _batch(seed, B=24, L=30):

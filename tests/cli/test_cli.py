@@ -10,6 +10,7 @@ import pytest
 from numerics.generators import random_tabular
 from numerics.io import save_pair
 from trm.cli import main
+from tests.cli.runner import run
 
 EXACT_KEYS = {"T", "J_roll", "J_theta", "surrogate", "error", "delta_identity", "kl_tok_max", "tv_tok_max", "kl_seq",
               "tv_seq", "tv_seq_upper", "positions", "bounds", "sharp_bounds", "worst_case_error"}
@@ -18,16 +19,6 @@ BOUND_KEYS = {"classical", "coupling", "linear", "pinsker_marginal_kl", "pinsker
               "adaptive_kl", "adaptive_tv", "adaptive_hybrid", "unified", "argmin"}
 CHI2_KEYS = {"chi2_max", "chi2_mixed", "chi2_exact", "unified_with_chi2", "argmin_with_chi2"}
 PATH_KEYS = {"sequence_kl", "additive", "tangent", "weighted_chi2", "best", "argmin_best"}
-
-
-def run(capsys, *argv):
-    """(exit code, stdout, stderr) of `trm argv`, whether argparse or the command refused the input."""
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -4,16 +4,7 @@ import json
 
 import pytest
 
-from trm.cli import main
-
-
-def run(capsys, *argv):
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.cli.runner import run
 
 
 def test_simulate_reports_the_interval_and_the_certificate(capsys):

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from tests.cli.test_cli import run
+from tests.cli.runner import run
 
 ROW_KEYS = {"statistic", "value", "kl_seq_cap", "T", "construction", "worst_case_error", "statistics", "bounds",
             "ratios", "best", "reference", "witness", "search"}

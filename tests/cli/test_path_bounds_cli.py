@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from tests.cli.test_cli import run
+from tests.cli.runner import run
 from trm.cli import main
 
 PATH_BOUNDS = ("sequence_kl", "additive", "tangent", "weighted_chi2")

@@ -10,15 +10,7 @@ import pytest
 from audit.readers import write_dump
 from trm import positions
 from trm.cli import main
-
-
-def run(capsys, *argv):
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.cli.runner import run
 
 
 @pytest.fixture

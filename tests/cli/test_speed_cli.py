@@ -5,12 +5,7 @@ import numpy as np
 import pytest
 
 from trm.cli import main
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.cli.runner import run
 
 
 @pytest.fixture
