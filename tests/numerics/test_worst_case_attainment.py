@@ -78,6 +78,19 @@ def test_kl_seq_worst_case_is_attained_by_iid_pairs(T, a):
         BoundInputs.worst_case(T, d, kl_seq=q.kl_seq * ABOVE)
 
 
+def test_threshold_slope_is_the_attained_worst_case():
+    """TRM-Max's and TRM-Avg's thresholds solve β / slope, the slope being the sequence-KL bound at D_KL^seq =
+    worst_case_kl_seq(δ, T) per unit δ. The kernel's assembly (numerics.codegen) refuses a worst case that is not
+    linear in δ through 0; its slope times δ is the D_KL^seq an i.i.d. pair attains."""
+    from numerics import codegen
+
+    table = codegen.kernel_table()
+    T, a = 64, 0.01
+    q = exact_quantities(symmetric_pair(a, T))
+    assert_close(float(table.sequence_kl_worst_case_slope(T)) * q.kl_tok_max, q.kl_seq,
+                 "sequence-KL bound at the worst case D_KL^seq, per unit δ, times δ", scale=q.kl_seq)
+
+
 @pytest.mark.parametrize("a", [0.1, 1e-2, 1e-3, 1e-4])
 def test_eps_worst_case_is_approached_as_delta_vanishes(a):
     q = exact_quantities(symmetric_pair(a, 3))
