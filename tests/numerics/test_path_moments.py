@@ -29,6 +29,12 @@ def _paths(pair):
     return P, table.rho_minus_one.reshape(auto.T, -1)
 
 
+def _time_dependent_copy(pair: AutomatonPair) -> AutomatonPair:
+    """The same laws at every position, stored per position (the engines take one step per position)."""
+    return AutomatonPair(pair.init, pair.next_state, np.broadcast_to(pair.roll, (pair.T,) + pair.roll.shape).copy(),
+                         np.broadcast_to(pair.theta, (pair.T,) + pair.theta.shape).copy(), pair.reward, pair.T)
+
+
 def theta_zero_pair(T: int = 3) -> AutomatonPair:
     """π_θ = 0 < π_roll at a context π_roll reaches with probability ½ (D_KL^seq = +inf)."""
     next_state = np.array([[1, 2], [1, 1], [2, 2]])
@@ -79,8 +85,7 @@ def test_unweighted_second_moment_is_chi2_exact_input(pair):
 @given(sparse_flip_pairs(max_states=4, max_T=6))
 def test_engines_agree(pair):
     """Block powering (homogeneous) against one step per position (the same laws as a time-dependent pair)."""
-    tiled = AutomatonPair(pair.init, pair.next_state, np.broadcast_to(pair.roll, (pair.T,) + pair.roll.shape).copy(),
-                          np.broadcast_to(pair.theta, (pair.T,) + pair.theta.shape).copy(), pair.reward, pair.T)
+    tiled = _time_dependent_copy(pair)
     for name in ("path", "transform", "sum", "mass"):
         a, b = monomial_moments(pair, name), monomial_moments(tiled, name)
         assert_close(a, b, name, scale=1.0 + np.abs(a).max())
@@ -109,8 +114,7 @@ def test_binary_powering_agrees_with_one_step_per_position():
     takes 4,096 steps with the same laws."""
     rng = np.random.default_rng(11)
     pair = random_automaton(rng, states=8, vocab=4, T=4096, mismatch=MismatchModel(sigma=0.01))
-    tiled = AutomatonPair(pair.init, pair.next_state, np.broadcast_to(pair.roll, (pair.T,) + pair.roll.shape).copy(),
-                          np.broadcast_to(pair.theta, (pair.T,) + pair.theta.shape).copy(), pair.reward, pair.T)
+    tiled = _time_dependent_copy(pair)
     for name in ("path", "transform", "sum", "mass"):
         a, b = monomial_moments(pair, name), monomial_moments(tiled, name)
         assert np.all(np.isfinite(a)) and (len(a) == 1 or np.abs(a[1:]).max() > 0), name
