@@ -29,7 +29,7 @@ ADDRESS_SPACE = 3 * 2**30
 TIMEOUT = 60.0
 #: The guards' limits inside the child: refuse estimated work above 1 GB or 3 s.
 GUARD_ENV = {"TRM_MEMORY_LIMIT_GB": "1", "TRM_TIME_LIMIT_S": "3"}
-ERROR_LINE = re.compile(r"^trm( [a-z]+)?: (error: .+|interrupted)$")
+ERROR_LINE = re.compile(r"^trm( [a-z][a-z-]*)?: (error: .+|interrupted)$")
 
 
 @dataclass

@@ -147,3 +147,16 @@ def test_flags_keep_the_contract(worker, files, data):
 @given(data=st.data())
 def test_flags_keep_the_contract_long(worker, files, data):
     _check(worker, files, data.draw(commands(files)))
+
+
+@pytest.mark.parametrize("command", [
+    (["lower-bounds"], ["--statistic", "kl", "--value", "0", "--T", "1"]),   # a hyphenated command's error prefix
+    (["bounds"], ["--T", "0", "--kl-max", "1e-4"]),
+    (["threshold"], ["--T", "16", "--budget", "-1"]),
+], ids=["lower-bounds", "bounds", "threshold"])
+def test_refusals_keep_the_contract(worker, files, command):
+    """A refusal of each kind of command name is one error line that the contract's pattern reads (the long fuzz
+    found `trm lower-bounds: error: …` outside a pattern that allowed no hyphen)."""
+    head, rest = command
+    argv = head + rest + ["--json"]
+    assert check_contract(worker.run(argv, cwd=files), argv) == "refused"
