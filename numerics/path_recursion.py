@@ -12,8 +12,8 @@ block operator A (x_(t+1) = x_t A, row vectors). E_roll[μ_i,T Π ω] = Σ_s x_i
 
 Engines: for a time-homogeneous pair with nS ≤ DENSE_STATE_LIMIT, x_T = x_0 A^T by binary powering
 (O(n³S³ log T); A is block upper triangular, so each squaring takes n(n+1)(n+2)/6 S×S×S products rather
-than (nS)³, 56 against 216 for n = 6; or T vector-matrix products when that is cheaper); a larger homogeneous pair takes T
-products with the sparse block operator (O(T · n² · S · V)); a time-dependent pair one step per position with
+than (nS)³, 56 against 216 for n = 6; or T vector-matrix products when that is cheaper); a larger homogeneous
+pair takes T products with the sparse block operator (O(T · n² · S · V)); a time-dependent pair one step per position with
 the per-position weights built a chunk of positions at a time (O(T · n² · S · V) work, O(chunk · S · V)
 memory). Per-token u and h come from the difference of the laws (numerics.divergence's accuracy
 habits): u = (π_θ − π_roll)/π_roll, h = u − log1p(u) by its series where |u| < 1e-3. Tokens π_roll cannot

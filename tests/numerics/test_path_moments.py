@@ -7,13 +7,13 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from numerics import formulas
 from numerics.enumeration import enumerate_sequences
 from numerics.exact import as_automaton, exact_quantities
+from numerics.generators import MismatchModel, random_automaton
 from numerics.iid import symmetric_pair
 from numerics.pair import AutomatonPair
 from numerics.path_moments import path_moments, theta_vanishes_where_roll_reaches, weighted_second_moment
-from numerics import formulas
-from numerics.generators import MismatchModel, random_automaton
 from numerics.path_recursion import block_triangular_product, monomial_moments, token_u_h
 from tests.strategies import any_pair, heavy_tail_pairs, sparse_flip_pairs
 from tests.tolerances import assert_close

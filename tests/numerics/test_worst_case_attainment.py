@@ -29,6 +29,7 @@ import pytest
 import sympy as sp
 from hypothesis import example, given, settings
 
+from numerics import codegen
 from numerics.bounds import BoundInputs, evaluate_bounds
 from numerics.errors import TRMInputError
 from numerics.exact import exact_quantities
@@ -82,8 +83,6 @@ def test_threshold_slope_is_the_attained_worst_case():
     """TRM-Max's and TRM-Avg's thresholds solve β / slope, the slope being the sequence-KL bound at D_KL^seq =
     worst_case_kl_seq(δ, T) per unit δ. The kernel's assembly (numerics.codegen) refuses a worst case that is not
     linear in δ through 0; its slope times δ is the D_KL^seq an i.i.d. pair attains."""
-    from numerics import codegen
-
     table = codegen.kernel_table()
     T, a = 64, 0.01
     q = exact_quantities(symmetric_pair(a, T))
